@@ -1,44 +1,36 @@
 /**
- * The one place the RecordBatch codec meets the compression codecs: maps the attributes'
- * compression id to a codec and (de)compresses a batch's records section. Only the records
- * after `recordsCount` are compressed, as one stream; the header stays plain and the CRC
- * covers the compressed bytes.
+ * The one place the RecordBatch codec meets the compression codecs (`compression.ts`): maps
+ * the attributes' compression id to a codec and (de)compresses a batch's records section.
+ * Only the records after `recordsCount` are compressed, as one stream; the header stays plain
+ * and the CRC covers the compressed bytes.
  */
-import { SluiceError } from '../core/errors.js'
-import { BatchAttribute, COMPRESSION_ID_MAX } from './record-batch-header.js'
+import { codecFromAttributes, compress, compressionAttribute, compressSync, decompress, decompressSync, type CompressionCodec } from './compression.js'
 
-export type CompressionCodec = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
-
-const codecsById: readonly CompressionCodec[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd']
+export type { CompressionCodec }
 
 /** The codec named by a batch's attributes; UNSUPPORTED_COMPRESSION_TYPE for ids 5..7. */
 export function codecOfAttributes (attributes: number): CompressionCodec {
-  const id = attributes & BatchAttribute.compressionMask
-  if (id > COMPRESSION_ID_MAX) throw new SluiceError('UNSUPPORTED_COMPRESSION_TYPE', `unknown compression id ${id}`)
-  return codecsById[id]!
+  return codecFromAttributes(attributes)
 }
 
-/** The attributes bits of `codec`. */
+/** The attributes bits of `codec`; UNSUPPORTED_COMPRESSION_TYPE for an unknown name. */
 export function attributesOfCodec (codec: CompressionCodec): number {
-  const id = codecsById.indexOf(codec)
-  if (id < 0) throw new SluiceError('UNSUPPORTED_COMPRESSION_TYPE', `unknown compression codec ${String(codec)}`)
-  return id
+  return compressionAttribute(codec)
 }
 
 export function compressRecordsSync (codec: CompressionCodec, records: Uint8Array): Uint8Array {
-  if (codec === 'none') return records
-  throw new SluiceError('UNSUPPORTED_COMPRESSION_TYPE', `compression ${codec} not available`)
+  return codec === 'none' ? records : compressSync(codec, records)
 }
 
+/** CORRUPT_MESSAGE (from the codec) when the bytes do not decompress or decompress too large. */
 export function decompressRecordsSync (codec: CompressionCodec, records: Uint8Array): Uint8Array {
-  if (codec === 'none') return records
-  throw new SluiceError('UNSUPPORTED_COMPRESSION_TYPE', `compression ${codec} not available`)
+  return codec === 'none' ? records : decompressSync(codec, records)
 }
 
 export async function compressRecords (codec: CompressionCodec, records: Uint8Array): Promise<Uint8Array> {
-  return compressRecordsSync(codec, records)
+  return codec === 'none' ? records : await compress(codec, records)
 }
 
 export async function decompressRecords (codec: CompressionCodec, records: Uint8Array): Promise<Uint8Array> {
-  return decompressRecordsSync(codec, records)
+  return codec === 'none' ? records : await decompress(codec, records)
 }
