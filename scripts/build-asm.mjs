@@ -20,11 +20,10 @@ for (const source of sources) {
     '--noAssert',
     '--enable', 'simd',
     '--enable', 'bulk-memory',
-    '--initialMemory', '2',
-    '--exportRuntime'
+    '--initialMemory', '2'
   ], { stdout: process.stdout, stderr: process.stderr, baseDir: root })
   if (error) {
-    console.error(stderr.toString())
+    console.error(`asm: ${source}: ${error.message}`)
     process.exit(1)
   }
   console.log(`asm: build/${name}.wasm`)
