@@ -147,8 +147,11 @@ function checkSafe (name: string, value: number): number {
   return value
 }
 
+const codecNames: readonly CompressionCodec[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd']
+
 function resolveFields (input: RecordBatchFields): ResolvedFields {
   const compression = input.compression ?? 'none'
+  if (!codecNames.includes(compression)) throw invalid(`compression must be one of ${codecNames.join(', ')}, got ${String(compression)}`)
   let attributes = attributesOfCodec(compression)
   const timestampType = input.timestampType ?? 'CreateTime'
   if (timestampType === 'LogAppendTime') attributes |= BatchAttribute.timestampTypeLogAppend

@@ -219,11 +219,11 @@ export function validateBatch (bytes: Uint8Array, position: number, options: Val
     throw new SluiceError('CORRUPT_MESSAGE', `batch at byte ${position}: batchLength ${batchLength} below the ${BATCH_LENGTH_MIN}-byte header`)
   }
   const batchSize = batchLength + LOG_OVERHEAD
-  if (batchSize > batchBytesMax) {
-    throw new SluiceError('MESSAGE_TOO_LARGE', `batch at byte ${position}: ${batchSize} bytes exceeds the limit of ${batchBytesMax}`)
-  }
   if (position + batchSize > bytes.length) {
     throw new SluiceError('CORRUPT_MESSAGE', `batch at byte ${position}: ${batchSize} bytes, only ${bytes.length - position} in the buffer`)
+  }
+  if (batchSize > batchBytesMax) {
+    throw new SluiceError('MESSAGE_TOO_LARGE', `batch at byte ${position}: ${batchSize} bytes exceeds the limit of ${batchBytesMax}`)
   }
   const magic = bytes[position + BatchOffset.magic]!
   if (magic !== CURRENT_MAGIC) {
