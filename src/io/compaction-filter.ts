@@ -1,0 +1,190 @@
+/**
+ * The record-level half of log compaction: given the batches of one segment and the offset
+ * map of the dirty section, produce the batches a compacted segment keeps. Pure (bytes in,
+ * bytes out, no I/O), so the same code runs inline or on a worker thread
+ * (`tasks/compaction-task.ts`).
+ *
+ * Which records survive (Kafka `LogCleaner.shouldRetainRecord`, KIP-534):
+ * - records past the map's coverage (`offset > map.latestOffset`) always;
+ * - keyless records never (a compacted topic has no use for them);
+ * - a keyed record only if it is the newest for its key (`offset >= map.get(key)`; a key the
+ *   map has not seen has no newer record in the dirty section), and then a tombstone (null
+ *   value) only while its batch's delete horizon has not passed (a batch without a horizon
+ *   keeps its tombstones and gets one now: `now + delete.retention.ms`).
+ *
+ * What a surviving batch looks like:
+ * - all records kept and no horizon to add: the original bytes, untouched;
+ * - some kept: a new batch with the same baseOffset, lastOffsetDelta (offsets keep their
+ *   values; gaps are fine), partitionLeaderEpoch, producer id/epoch, baseSequence,
+ *   transactional flag, timestamp type and compression codec; each record keeps its offset
+ *   delta, timestamp, key, value and headers. With a delete horizon, attribute bit 6 is set
+ *   and baseTimestamp holds the horizon (record timestamps are stored relative to it, so they
+ *   read back unchanged);
+ * - none kept: dropped, except the last batch of a producer id, which stays as an empty batch
+ *   (header only, Kafka's `writeEmptyHeader`) so the producer's epoch and sequence survive.
+ * - control batches (transaction markers) are kept as they are: this cleaner does not yet
+ *   remove markers or aborted transactional data (that needs the transaction index).
+ */
+import { crc32c } from './crc32c.js'
+import type { OffsetMap } from './compaction-offset-map.js'
+import { RecordBatchEncoder, type RecordInput } from './record-batch-encoder.js'
+import { BatchAttribute, BatchOffset, LOG_OVERHEAD } from './record-batch-header.js'
+import { RecordBatchView } from './record-batch-view.js'
+
+export interface CompactionFilterContext {
+  map: OffsetMap
+  /** The cleaner's clock, ms since the epoch. */
+  now: number
+  /** Kafka `delete.retention.ms` of the topic. */
+  deleteRetentionMs: number
+  /**
+   * For a producer id, the last offset of its last batch anywhere in the log (-1 if unknown):
+   * that batch is retained even when it becomes empty.
+   */
+  lastBatchOffsetOf: (producerId: number) => number
+}
+
+/** What filtering a run of batches did. */
+export interface CompactionFilterStats {
+  batchesRead: number
+  batchesKept: number
+  batchesRewritten: number
+  recordsRead: number
+  recordsKept: number
+  tombstonesKept: number
+  tombstonesDropped: number
+  bytesRead: number
+  bytesWritten: number
+}
+
+export function emptyFilterStats (): CompactionFilterStats {
+  return { batchesRead: 0, batchesKept: 0, batchesRewritten: 0, recordsRead: 0, recordsKept: 0, tombstonesKept: 0, tombstonesDropped: 0, bytesRead: 0, bytesWritten: 0 }
+}
+
+export function addFilterStats (target: CompactionFilterStats, source: CompactionFilterStats): void {
+  for (const key of Object.keys(target) as Array<keyof CompactionFilterStats>) target[key] += source[key]
+}
+
+const encoder = new RecordBatchEncoder()
+
+/**
+ * Filters the whole batches in `bytes` (a segment's `.log` bytes, or a run of them) and returns
+ * the surviving batches as chunks, in order, for a gathered write. Chunks of untouched batches
+ * are views of `bytes`. Throws CORRUPT_MESSAGE when a batch does not decode (the caller then
+ * leaves the segment as it is).
+ */
+export function filterBatches (bytes: Uint8Array, context: CompactionFilterContext, stats: CompactionFilterStats = emptyFilterStats()): Uint8Array[] {
+  const out: Uint8Array[] = []
+  let position = 0
+  // Bounded: every round consumes one whole batch (RecordBatchView.from checks it lies inside).
+  while (position + LOG_OVERHEAD <= bytes.byteLength) {
+    const view = RecordBatchView.from(bytes, position)
+    position += view.sizeInBytes
+    stats.batchesRead++
+    stats.bytesRead += view.sizeInBytes
+    const kept = filterBatch(view, context, stats)
+    if (kept === undefined) continue
+    stats.batchesKept++
+    if (kept !== view.bytes) stats.batchesRewritten++
+    stats.bytesWritten += kept.byteLength
+    out.push(kept)
+  }
+  return out
+}
+
+/** The surviving form of one batch: its own bytes, new bytes, or undefined (dropped). */
+export function filterBatch (view: RecordBatchView, context: CompactionFilterContext, stats: CompactionFilterStats = emptyFilterStats()): Uint8Array | undefined {
+  const recordsCount = view.recordsCount
+  stats.recordsRead += recordsCount
+  if (view.isControl) {
+    stats.recordsKept += recordsCount
+    return view.bytes
+  }
+  const { map, now } = context
+  const baseOffset = view.baseOffset
+  const baseTimestamp = view.baseTimestamp
+  const horizon = view.hasDeleteHorizon ? baseTimestamp : -1
+  const latestOffset = map.latestOffset
+  const retained: RecordInput[] = []
+  let tombstones = 0
+  for (const record of view) {
+    const offset = baseOffset + record.offsetDelta
+    let keep: boolean
+    if (offset > latestOffset) {
+      keep = true
+    } else if (record.key === null) {
+      keep = false
+    } else if (offset < map.get(record.key)) {
+      keep = false
+    } else if (record.value !== null) {
+      keep = true
+    } else {
+      keep = horizon < 0 || now < horizon
+      if (!keep) stats.tombstonesDropped++
+    }
+    if (!keep) continue
+    if (record.value === null) tombstones++
+    retained.push({
+      key: record.key,
+      value: record.value,
+      headers: record.headers,
+      // Stored timestamps are baseTimestamp + delta whatever the timestamp type; keep them raw.
+      timestamp: baseTimestamp + record.timestampDelta,
+      offsetDelta: record.offsetDelta
+    })
+  }
+  stats.recordsKept += retained.length
+  stats.tombstonesKept += tombstones
+  const needsHorizon = tombstones > 0 && horizon < 0
+  if (retained.length === recordsCount && !needsHorizon) return view.bytes
+  const producerId = view.producerId
+  if (retained.length === 0) {
+    if (producerId >= 0 && context.lastBatchOffsetOf(producerId) === view.lastOffset) return emptyBatch(view)
+    return undefined
+  }
+  const newHorizon = needsHorizon ? now + context.deleteRetentionMs : horizon
+  const batch = encoder.encode({
+    baseOffset,
+    partitionLeaderEpoch: view.partitionLeaderEpoch,
+    compression: view.compression,
+    timestampType: view.timestampType,
+    isTransactional: view.isTransactional,
+    producerId,
+    producerEpoch: view.producerEpoch,
+    baseSequence: view.baseSequence,
+    lastOffsetDelta: view.lastOffsetDelta,
+    ...(newHorizon >= 0 ? { baseTimestamp: Math.min(newHorizon, Number.MAX_SAFE_INTEGER) } : {}),
+    // LogAppendTime batches carry the append time in maxTimestamp; it must not change.
+    ...(view.timestampType === 'LogAppendTime' ? { maxTimestamp: view.maxTimestamp } : {}),
+    records: retained
+  })
+  if (newHorizon >= 0) setDeleteHorizonBit(batch)
+  return batch
+}
+
+/** Kafka `writeEmptyHeader`: the batch's header with no records, timestamps = its maxTimestamp. */
+function emptyBatch (view: RecordBatchView): Uint8Array {
+  return encoder.encode({
+    baseOffset: view.baseOffset,
+    partitionLeaderEpoch: view.partitionLeaderEpoch,
+    timestampType: view.timestampType,
+    isTransactional: view.isTransactional,
+    producerId: view.producerId,
+    producerEpoch: view.producerEpoch,
+    baseSequence: view.baseSequence,
+    lastOffsetDelta: view.lastOffsetDelta,
+    baseTimestamp: view.maxTimestamp,
+    maxTimestamp: view.maxTimestamp,
+    records: []
+  })
+}
+
+/** Sets attribute bit 6 (baseTimestamp is the delete horizon) and recomputes the CRC. */
+function setDeleteHorizonBit (batch: Uint8Array): void {
+  batch[BatchOffset.attributes + 1] = batch[BatchOffset.attributes + 1]! | BatchAttribute.deleteHorizon
+  const crc = crc32c(batch.subarray(BatchOffset.attributes))
+  batch[BatchOffset.crc] = crc >>> 24
+  batch[BatchOffset.crc + 1] = crc >>> 16
+  batch[BatchOffset.crc + 2] = crc >>> 8
+  batch[BatchOffset.crc + 3] = crc
+}
