@@ -5,3 +5,37 @@ export { SluiceError, isSluiceError, kafkaErrorName, type ErrorCode, type Sluice
 export { kafkaErrors, type KafkaErrorName } from './core/kafka-error-codes.js'
 export { crc32c } from './io/crc32c.js'
 export { murmur2, defaultPartition, toPositive } from './io/murmur2.js'
+export {
+  RecordBatchEncoder,
+  RecordBatchView,
+  RecordIterator,
+  batchesIn,
+  copyRecordBatch,
+  decodeRecordBatch,
+  encodeRecordBatch,
+  encodeRecordBatchAsync,
+  encodeRecordBatchColumns,
+  encodeEndTransactionMarker,
+  readControlRecordKey,
+  readEndTransactionMarker,
+  ControlRecordType,
+  readBatchHeader,
+  validateBatch,
+  type BatchesInOptions,
+  type CompressionCodec,
+  type ControlRecordKey,
+  type DecodedRecordBatch,
+  type EncodeTarget,
+  type EndTransactionMarker,
+  type EndTransactionMarkerInput,
+  type KafkaRecord,
+  type RecordBatchColumns,
+  type RecordBatchFields,
+  type RecordBatchHeader,
+  type RecordBatchInput,
+  type RecordHeader,
+  type RecordHeaderInput,
+  type RecordInput,
+  type TimestampType,
+  type ValidateBatchOptions
+} from './io/record-batch.js'
