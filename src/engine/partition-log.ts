@@ -1,0 +1,968 @@
+/**
+ * The log of one topic partition: an ordered list of segments, the newest of which (the active
+ * segment) takes appends. This is the one append path of Sluice (principle 1): in-process
+ * producers and the Kafka ProduceRequest both end in `append`.
+ *
+ * Write path (principle 4, the event loop never waits on a disk):
+ *   append (main thread) validates the batch (length, magic, CRC, max.message.bytes), assigns
+ *   offsets, copies it once into the active segment's SharedArrayBuffer tail and patches its
+ *   baseOffset there. A drain loop hands every staged byte to one `writev` at the file's end,
+ *   straight from the tail memory; an fdatasync loop covers what was written. Both run on
+ *   libuv's threadpool. Measured alternative: a dedicated worker thread doing the same syscalls
+ *   from the same SharedArrayBuffer added a postMessage round trip per group and gained nothing,
+ *   because fs requests already leave the event loop; the threadpool keeps the code single-owner.
+ *   Appends issued in the same tick go out in one write; appends arriving while a write or an
+ *   fdatasync is in flight are grouped into the next one (group commit: one fdatasync
+ *   acknowledges every append it covers).
+ *
+ * Acknowledgement (`AppendResult.durability`):
+ *   - 'written': the batch was handed to the OS (survives a crash of this process, not of the
+ *     machine). Policies 'interval' and 'never'.
+ *   - 'flushed': an fdatasync covering the batch returned (survives power loss). Policy 'always'.
+ *   The high watermark advances with acknowledgements: readers never see a batch before its
+ *   append resolved, so a rollback after a storage error never takes back what a reader saw,
+ *   except under 'interval'/'never' after a failed fdatasync (see below), exactly as a power
+ *   loss would.
+ *
+ * Storage errors (state machine). Normal -> on a failed write: every append not yet written is
+ *   rejected with KAFKA_STORAGE_ERROR, the in-memory state rolls back to the last written
+ *   boundary and the file is truncated there, so tail and file agree again. On a failed
+ *   fdatasync the range since the last good fdatasync is suspect (the kernel may have dropped
+ *   those pages): appends waiting on it are rejected, the log rolls back to the flushed boundary
+ *   and the file is truncated there, like a crash of that range. While a truncation is pending
+ *   or failed, appends are rejected with KAFKA_STORAGE_ERROR and retry the repair; reads keep
+ *   working throughout (they never go past the high watermark).
+ *
+ * Offsets: logStartOffset <= highWatermark <= logEndOffset; reads below logStartOffset or above
+ * logEndOffset fail with OFFSET_OUT_OF_RANGE; reads in [highWatermark, logEndOffset] are empty.
+ *
+ * Concurrency contract: one PartitionLog per partition directory, used from one thread. Any
+ * number of appends may be outstanding; results resolve in offset order.
+ */
+import { channel } from 'node:diagnostics_channel'
+import { assert } from '../core/assert.js'
+import { SluiceError, isSluiceError } from '../core/errors.js'
+import { crc32c } from '../io/crc32c.js'
+import { BatchAttribute, BatchOffset, CURRENT_MAGIC, LOG_OVERHEAD, RECORD_BATCH_OVERHEAD } from '../io/record-batch-header.js'
+import { batchBaseOffset, batchLastOffset, batchMaxTimestamp, batchSize, dataViewOf, readInt64 } from './batch-scan.js'
+import type { FileCache } from './file-cache.js'
+import { CLEANED_SUFFIX, DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, SWAP_SUFFIX, TIME_INDEX_SUFFIX, parseSegmentFileName } from './layout.js'
+import type { PartitionLayout } from './layout.js'
+import { Segment } from './segment.js'
+import type { SegmentState } from './segment.js'
+
+const rollChannel = channel('sluice:engine:segment:roll')
+const recoveryChannel = channel('sluice:engine:log:recovery')
+
+export type FlushPolicy = 'always' | 'interval' | 'never'
+export type Durability = 'written' | 'flushed'
+
+/** Per-topic log configuration, Kafka's topic config names in camelCase. */
+export interface PartitionLogConfig {
+  /** Roll past this size. Kafka: `segment.bytes`. @defaultValue 1 GiB */
+  segmentBytes: number
+  /** Roll when the segment's first batch is this old. Kafka: `segment.ms`. @defaultValue 7 days */
+  segmentMs: number
+  /** Preallocated size of each index file. Kafka: `segment.index.bytes`. @defaultValue 10 MiB */
+  segmentIndexBytes: number
+  /** Log bytes between two offset-index entries. Kafka: `index.interval.bytes`. @defaultValue 4096 */
+  indexIntervalBytes: number
+  /** Largest batch accepted. Kafka: `max.message.bytes`. @defaultValue 1048588 */
+  maxMessageBytes: number
+  /** fdatasync after this many unflushed records. Kafka: `flush.messages`. @defaultValue MAX_SAFE_INTEGER (off) */
+  flushMessages: number
+  /** fdatasync when the oldest unflushed append is this old ('interval' policy). Kafka: `flush.ms`. @defaultValue 1000 */
+  flushMs: number
+}
+
+export const partitionLogDefaults: Readonly<PartitionLogConfig> = Object.freeze({
+  segmentBytes: 1024 * 1024 * 1024,
+  segmentMs: 7 * 24 * 60 * 60 * 1000,
+  segmentIndexBytes: 10 * 1024 * 1024,
+  indexIntervalBytes: 4096,
+  maxMessageBytes: 1048588,
+  flushMessages: Number.MAX_SAFE_INTEGER,
+  flushMs: 1000
+})
+
+/** Validates a partial config and fills in defaults; unknown keys are refused. */
+export function resolvePartitionLogConfig (config: Partial<PartitionLogConfig> = {}): Readonly<PartitionLogConfig> {
+  for (const key of Object.keys(config)) {
+    if (!(key in partitionLogDefaults)) throw new SluiceError('SLUICE_INVALID_OPTION', `unknown log config ${key}`)
+  }
+  const resolved = { ...partitionLogDefaults, ...config }
+  const bounds: Array<[keyof PartitionLogConfig, number, number]> = [
+    ['segmentBytes', RECORD_BATCH_OVERHEAD, 0x7fffffff], // .index positions are int32, as in Kafka
+    ['segmentMs', 1, Number.MAX_SAFE_INTEGER],
+    ['segmentIndexBytes', 24, 0x7fffffff],
+    ['indexIntervalBytes', 0, 0x7fffffff],
+    ['maxMessageBytes', RECORD_BATCH_OVERHEAD, 0x7fffffff],
+    ['flushMessages', 1, Number.MAX_SAFE_INTEGER],
+    ['flushMs', 0, Number.MAX_SAFE_INTEGER]
+  ]
+  for (const [key, low, high] of bounds) {
+    const value = resolved[key]
+    if (!Number.isSafeInteger(value) || value < low || value > high) {
+      throw new SluiceError('SLUICE_INVALID_OPTION', `log config ${key} must be an integer in [${low}, ${high}], got ${String(value)}`)
+    }
+  }
+  return Object.freeze(resolved)
+}
+
+export interface PartitionLogOptions {
+  layout: PartitionLayout
+  files: FileCache
+  flush: FlushPolicy
+  config?: Partial<PartitionLogConfig>
+  /**
+   * Offsets below this are known flushed. `undefined` means the previous shutdown was clean:
+   * indexes are trusted and nothing is rescanned. After an unclean shutdown every segment from
+   * the one holding this offset onward is rescanned batch by batch.
+   */
+  recoveryPoint?: number
+  /** Log start offset from the checkpoint. */
+  logStartOffset?: number
+  /** Milliseconds clock (tests). @defaultValue Date.now */
+  clock?: () => number
+  /** Tail bytes kept after writing, so consumers that keep up read without a syscall. @defaultValue 4 MiB */
+  tailRetainBytes?: number
+  /** Appended but unwritten bytes beyond which appends fail with SLUICE_BUFFER_FULL. @defaultValue 64 MiB */
+  stagedBytesMax?: number
+}
+
+export interface AppendResult {
+  baseOffset: number
+  lastOffset: number
+  /** -1: the batch keeps its CreateTime timestamps. */
+  logAppendTime: number
+  logStartOffset: number
+  durability: Durability
+}
+
+export interface ReadOptions {
+  /** Soft limit: at least one whole batch is returned even when larger. @defaultValue 1 MiB */
+  maxBytes?: number
+}
+
+export interface ReadResult {
+  /** Stored batch bytes, unchanged, starting with the batch that contains the requested offset. */
+  records: Uint8Array
+  highWatermark: number
+  logStartOffset: number
+}
+
+export interface TimestampLookup {
+  offset: number
+  timestamp: number
+}
+
+interface Waiter {
+  endPosition: number
+  resolve: (durability: Durability) => void
+  reject: (error: unknown) => void
+}
+
+/** A FIFO of waiters with O(1) shift (an array with a moving head, compacted as it drains). */
+class WaiterQueue {
+  private items: Waiter[] = []
+  private head = 0
+  get length (): number { return this.items.length - this.head }
+  push (waiter: Waiter): void { this.items.push(waiter) }
+  /** Removes and returns waiters with endPosition <= position, in order. */
+  takeUpTo (position: number): Waiter[] {
+    const taken: Waiter[] = []
+    while (this.head < this.items.length && this.items[this.head]!.endPosition <= position) taken.push(this.items[this.head++]!)
+    if (this.head > 1024 && this.head * 2 > this.items.length) { this.items = this.items.slice(this.head); this.head = 0 }
+    return taken
+  }
+
+  /** Removes and returns every waiter. */
+  takeAll (): Waiter[] {
+    const taken = this.items.slice(this.head)
+    this.items = []
+    this.head = 0
+    return taken
+  }
+}
+
+interface Repair { segment: Segment, size: number, cause: unknown }
+
+export class PartitionLog {
+  readonly config: Readonly<PartitionLogConfig>
+  readonly flushPolicy: FlushPolicy
+  private readonly layout: PartitionLayout
+  private readonly files: FileCache
+  private readonly clock: () => number
+  private readonly tailRetainBytes: number
+  private readonly stagedBytesMax: number
+  private segments: Segment[] = []
+  private logStart = 0
+  /** Visible end of the log: offsets below are acknowledged; `position` is in the active segment. */
+  private visible = { offset: 0, position: 0 }
+  private writtenState!: SegmentState
+  private flushedState!: SegmentState
+  private readonly appendWaiters = new WaiterQueue()
+  private readonly flushWaiters = new WaiterQueue()
+  private drainScheduled = false
+  private drainRunning: Promise<void> | undefined
+  private syncRequested = false
+  private syncRunning: Promise<void> | undefined
+  /** Set while a roll or repair runs: appends wait for it, in order. */
+  private blocked: Promise<void> | undefined
+  private repair: Repair | undefined
+  private unflushedMessages = 0
+  private lastFlushMs: number
+  private closePromise: Promise<void> | undefined
+  private closed = false
+
+  private constructor (options: PartitionLogOptions) {
+    this.layout = options.layout
+    this.files = options.files
+    this.flushPolicy = options.flush
+    this.config = resolvePartitionLogConfig(options.config)
+    this.clock = options.clock ?? Date.now
+    this.tailRetainBytes = options.tailRetainBytes ?? 4 * 1024 * 1024
+    this.stagedBytesMax = options.stagedBytesMax ?? 64 * 1024 * 1024
+    this.lastFlushMs = this.clock()
+  }
+
+  /** Opens (creating if needed) and, after an unclean shutdown, recovers a partition log. */
+  static async open (options: PartitionLogOptions): Promise<PartitionLog> {
+    if (!['always', 'interval', 'never'].includes(options.flush)) {
+      throw new SluiceError('SLUICE_INVALID_OPTION', `flush must be 'always', 'interval' or 'never', got ${String(options.flush)}`)
+    }
+    const log = new PartitionLog(options)
+    try {
+      await log.load(options.recoveryPoint, options.logStartOffset ?? 0)
+    } catch (error) {
+      await log.files.forgetDirectory(log.layout.directory)
+      throw storageError(error, `cannot open log ${log.layout.directory}`, log.layout.directory)
+    }
+    return log
+  }
+
+  get topic (): string { return this.layout.topic }
+  get partition (): number { return this.layout.partition }
+  get directory (): string { return this.layout.directory }
+  get logStartOffset (): number { return this.logStart }
+  /** The next offset to assign (appends accepted, acknowledged or not). */
+  get logEndOffset (): number { return this.active.nextOffset }
+  /** Offsets below are acknowledged and readable. On a single node this is where appends are acknowledged. */
+  get highWatermark (): number { return this.visible.offset }
+  /** Offsets below are covered by fdatasync (Kafka's recovery point). */
+  get recoveryPoint (): number { return this.flushedState.nextOffset }
+  /** True when bytes were appended since the last completed fdatasync. */
+  get hasUnflushedData (): boolean { return this.active.size > this.active.flushedBytes }
+  /** When the last fdatasync completed (ms, this log's clock). */
+  get lastFlushTime (): number { return this.lastFlushMs }
+  /** Bytes of all segments. */
+  get sizeBytes (): number { return this.segments.reduce((total, segment) => total + segment.size, 0) }
+  /** The segments, oldest first; the last one is active. For retention and compaction; do not mutate. */
+  segmentList (): readonly Segment[] { return this.segments }
+  get activeSegment (): Segment { return this.active }
+
+  private get active (): Segment { return this.segments[this.segments.length - 1]! }
+
+  /**
+   * Appends one RecordBatch v2 (exactly one batch). Resolves once the batch reached the
+   * durability of the flush policy; rejects with MESSAGE_TOO_LARGE, CORRUPT_MESSAGE,
+   * INVALID_RECORD (bad input, nothing stored), KAFKA_STORAGE_ERROR (disk fault, nothing
+   * acknowledged), SLUICE_BUFFER_FULL (too many unwritten bytes; retry), SLUICE_CLOSED.
+   */
+  async append (batch: Uint8Array): Promise<AppendResult> {
+    if (this.closed || this.closePromise !== undefined) throw new SluiceError('SLUICE_CLOSED', `log ${this.layout.directory} is closed`)
+    const view = validateBatch(batch, this.config.maxMessageBytes)
+    return await this.appendValidated(batch, view)
+  }
+
+  private async appendValidated (batch: Uint8Array, view: DataView): Promise<AppendResult> {
+    if (this.blocked !== undefined) {
+      await this.blocked
+      return await this.appendValidated(batch, view)
+    }
+    if (this.closed) throw new SluiceError('SLUICE_CLOSED', `log ${this.layout.directory} is closed`)
+    if (this.repair !== undefined) {
+      await this.runBlocking(async () => { await this.retryRepair() })
+      return await this.appendValidated(batch, view)
+    }
+    const lastOffsetDelta = view.getInt32(BatchOffset.lastOffsetDelta)
+    const maxTimestamp = readInt64(view, BatchOffset.maxTimestamp)
+    if (this.shouldRoll(batch.byteLength, lastOffsetDelta, maxTimestamp)) {
+      await this.runBlocking(async () => { await this.roll() })
+      return await this.appendValidated(batch, view)
+    }
+    const segment = this.active
+    if (segment.size - segment.writtenBytes + batch.byteLength > this.stagedBytesMax) {
+      throw new SluiceError('SLUICE_BUFFER_FULL', `log ${this.layout.directory} has ${segment.size - segment.writtenBytes} unwritten bytes`)
+    }
+    const baseOffset = segment.nextOffset
+    const lastOffset = baseOffset + lastOffsetDelta
+    segment.stage(batch, baseOffset, lastOffset, maxTimestamp)
+    this.unflushedMessages += view.getInt32(BatchOffset.recordsCount)
+    const durability = await new Promise<Durability>((resolve, reject) => {
+      this.appendWaiters.push({ endPosition: segment.size, resolve, reject })
+      this.scheduleDrain()
+    })
+    return { baseOffset, lastOffset, logAppendTime: -1, logStartOffset: this.logStart, durability }
+  }
+
+  /** Runs `task` while appends wait; they continue in their order afterwards. */
+  private async runBlocking (task: () => Promise<void>): Promise<void> {
+    if (this.blocked !== undefined) { await this.blocked; return }
+    const running = task()
+    const blocked = running.then(() => {}, () => {}).finally(() => { if (this.blocked === blocked) this.blocked = undefined })
+    this.blocked = blocked
+    await running
+  }
+
+  /** Resolves when everything appended before the call is covered by an fdatasync. */
+  async flush (): Promise<void> {
+    if (this.closed) throw new SluiceError('SLUICE_CLOSED', `log ${this.layout.directory} is closed`)
+    await this.flushInternal()
+  }
+
+  private async flushInternal (): Promise<void> {
+    const segment = this.active
+    if (segment.flushedBytes >= segment.size) return
+    await new Promise<Durability>((resolve, reject) => {
+      this.flushWaiters.push({ endPosition: segment.size, resolve, reject })
+      this.scheduleDrain()
+      if (segment.writtenBytes >= segment.size) this.requestSync()
+    })
+  }
+
+  // ---- write path -------------------------------------------------------------------------
+
+  private scheduleDrain (): void {
+    if (this.drainScheduled || this.drainRunning !== undefined) return
+    this.drainScheduled = true
+    // A microtask lets every append of the current tick join the same write.
+    queueMicrotask(() => {
+      this.drainScheduled = false
+      if (this.drainRunning === undefined) this.drainRunning = this.drain().finally(() => { this.drainRunning = undefined; this.afterDrain() })
+    })
+  }
+
+  private afterDrain (): void {
+    const segment = this.active
+    if (this.repair === undefined && segment.writtenBytes < segment.size) this.scheduleDrain()
+  }
+
+  private async drain (): Promise<void> {
+    // Bounded: each round writes everything staged so far or fails and stops.
+    while (this.repair === undefined) {
+      const segment = this.active
+      if (segment.writtenBytes >= segment.size) return
+      const target = segment.size
+      const state = segment.state()
+      try {
+        await Promise.all([segment.writeTail(target), segment.writeIndexes()])
+      } catch (error) {
+        this.onWriteFailure(segment, error)
+        return
+      }
+      if (segment !== this.active || this.repair !== undefined) return
+      segment.writtenBytes = Math.max(segment.writtenBytes, target)
+      this.writtenState = state
+      segment.releaseTail(this.tailRetainBytes)
+      this.onWritten(segment)
+    }
+  }
+
+  private onWritten (segment: Segment): void {
+    if (this.flushPolicy === 'always' || this.flushWaiters.length > 0 || this.unflushedMessages >= this.config.flushMessages) {
+      this.requestSync()
+    }
+    if (this.flushPolicy !== 'always') {
+      this.visible = { offset: this.writtenState.nextOffset, position: this.writtenState.size }
+      for (const waiter of this.appendWaiters.takeUpTo(segment.writtenBytes)) waiter.resolve('written')
+    }
+  }
+
+  private requestSync (): void {
+    this.syncRequested = true
+    if (this.syncRunning === undefined) this.syncRunning = this.syncLoop().finally(() => { this.syncRunning = undefined })
+  }
+
+  private async syncLoop (): Promise<void> {
+    // Bounded: each round clears the request flag; new requests come only from completed writes.
+    while (this.syncRequested && this.repair === undefined) {
+      this.syncRequested = false
+      const segment = this.active
+      const position = segment.writtenBytes
+      const state = this.writtenState
+      const messages = this.unflushedMessages
+      if (position > segment.flushedBytes) {
+        try {
+          await segment.withLog(async (file) => { await file.datasync() })
+        } catch (error) {
+          this.onSyncFailure(segment, error)
+          return
+        }
+        if (segment !== this.active || this.repair !== undefined) return
+        segment.flushedBytes = Math.max(segment.flushedBytes, position)
+        this.flushedState = state
+        this.unflushedMessages = Math.max(0, this.unflushedMessages - messages)
+        this.lastFlushMs = this.clock()
+      }
+      if (this.flushPolicy === 'always') {
+        this.visible = { offset: this.flushedState.nextOffset, position: this.flushedState.size }
+        for (const waiter of this.appendWaiters.takeUpTo(segment.flushedBytes)) waiter.resolve('flushed')
+      }
+      for (const waiter of this.flushWaiters.takeUpTo(segment.flushedBytes)) waiter.resolve('flushed')
+      if (segment.writtenBytes < segment.size && (this.flushWaiters.length > 0 || this.flushPolicy === 'always')) {
+        // More is being written; the drain requests the next sync when it lands.
+      }
+    }
+  }
+
+  private onWriteFailure (segment: Segment, cause: unknown): void {
+    const error = storageError(cause, `write to ${segment.logFile} failed`, segment.logFile)
+    const boundary = this.writtenState
+    for (const waiter of this.appendWaiters.takeAll()) {
+      if (waiter.endPosition > boundary.size) waiter.reject(error)
+      else this.appendWaiters.push(waiter)
+    }
+    for (const waiter of this.flushWaiters.takeAll()) {
+      if (waiter.endPosition > boundary.size) waiter.reject(error)
+      else this.flushWaiters.push(waiter)
+    }
+    segment.restore(boundary)
+    this.repair = { segment, size: boundary.size, cause }
+    void this.runBlocking(async () => { await this.retryRepair() }).catch(() => {})
+  }
+
+  private onSyncFailure (segment: Segment, cause: unknown): void {
+    const error = storageError(cause, `fdatasync of ${segment.logFile} failed`, segment.logFile)
+    const boundary = this.flushedState
+    // The range since the last good fdatasync is suspect: treat it as lost, like a crash of it.
+    for (const waiter of this.appendWaiters.takeAll()) waiter.reject(error)
+    for (const waiter of this.flushWaiters.takeAll()) waiter.reject(error)
+    this.repair = { segment, size: boundary.size, cause }
+    const task = async (): Promise<void> => {
+      await this.drainRunning
+      if (this.visible.offset > boundary.nextOffset) this.visible = { offset: boundary.nextOffset, position: boundary.size }
+      if (segment.size > boundary.size) segment.restore(boundary)
+      this.writtenState = boundary
+      await this.retryRepair()
+    }
+    void this.runBlocking(task).catch(() => {})
+  }
+
+  /** Truncates the file back to the boundary the in-memory state returned to; throws while it fails. */
+  private async retryRepair (): Promise<void> {
+    const repair = this.repair
+    if (repair === undefined) return
+    try {
+      await repair.segment.withLog(async (file) => {
+        await file.truncate(repair.size)
+        await file.datasync()
+      })
+    } catch (error) {
+      throw storageError(error, `log ${this.layout.directory} cannot be repaired yet`, repair.segment.logFile)
+    }
+    repair.segment.writtenBytes = Math.min(repair.segment.writtenBytes, repair.size)
+    repair.segment.flushedBytes = Math.min(repair.segment.flushedBytes, repair.size)
+    this.writtenState = repair.segment.state()
+    if (this.flushedState.size > repair.size) this.flushedState = this.writtenState
+    this.repair = undefined
+  }
+
+  // ---- roll -------------------------------------------------------------------------------
+
+  private shouldRoll (incomingBytes: number, lastOffsetDelta: number, maxTimestamp: number): boolean {
+    const segment = this.active
+    if (segment.size === 0) return false
+    if (segment.size > this.config.segmentBytes - incomingBytes) return true
+    const waited = segment.firstBatchTimestamp >= 0 && maxTimestamp >= 0
+      ? maxTimestamp - segment.firstBatchTimestamp
+      : this.clock() - segment.createdMs
+    if (waited > this.config.segmentMs) return true
+    if (segment.offsetIndex.isFull || segment.timeIndex.isFull) return true
+    return segment.nextOffset + lastOffsetDelta - segment.baseOffset > 0x7fffffff
+  }
+
+  /** Seals the active segment (written, fdatasynced, indexes trimmed) and starts a new one at the log end. */
+  private async roll (): Promise<void> {
+    const old = this.active
+    await this.flushInternal()
+    await old.sealIndexes()
+    old.dropTail()
+    const segment = await this.createSegment(old.nextOffset)
+    this.segments.push(segment)
+    this.writtenState = segment.state()
+    this.flushedState = segment.state()
+    this.visible = { offset: segment.baseOffset, position: 0 }
+    if (rollChannel.hasSubscribers) rollChannel.publish({ directory: this.layout.directory, baseOffset: segment.baseOffset })
+  }
+
+  private async createSegment (baseOffset: number): Promise<Segment> {
+    const segment = new Segment(this.segmentContext(), baseOffset, this.clock())
+    await this.files.forget(segment.logFile)
+    await this.files.use(segment.logFile, async (file) => { await file.truncate(0) }, 'create')
+    await segment.preallocateIndexes()
+    await this.files.fs.syncDirectory(this.layout.directory)
+    segment.indexesLoaded = true
+    return segment
+  }
+
+  private segmentContext (): { layout: PartitionLayout, files: FileCache, config: { indexIntervalBytes: number, segmentIndexBytes: number } } {
+    return { layout: this.layout, files: this.files, config: { indexIntervalBytes: this.config.indexIntervalBytes, segmentIndexBytes: this.config.segmentIndexBytes } }
+  }
+
+  // ---- reads ------------------------------------------------------------------------------
+
+  /**
+   * Stored batches from the one containing `offset`, up to `maxBytes` (at least one whole batch),
+   * never past the high watermark. Empty when `offset` is in [highWatermark, logEndOffset].
+   */
+  async read (offset: number, options: ReadOptions = {}): Promise<ReadResult> {
+    if (this.closed) throw new SluiceError('SLUICE_CLOSED', `log ${this.layout.directory} is closed`)
+    if (!Number.isSafeInteger(offset)) throw new SluiceError('OFFSET_OUT_OF_RANGE', `offset ${String(offset)} is not an integer`)
+    const maxBytes = options.maxBytes ?? 1024 * 1024
+    const empty = (): ReadResult => ({ records: new Uint8Array(0), highWatermark: this.visible.offset, logStartOffset: this.logStart })
+    if (offset < this.logStart || offset > this.logEndOffset) {
+      throw new SluiceError('OFFSET_OUT_OF_RANGE', `offset ${offset} is outside [${this.logStart}, ${this.logEndOffset}] of ${this.layout.directory}`)
+    }
+    const visibleOffset = this.visible.offset
+    if (offset >= visibleOffset) return empty()
+    try {
+      for (let index = this.segmentIndexFor(offset); index < this.segments.length; index++) {
+        const segment = this.segments[index]!
+        const end = segment === this.active ? this.visible.position : segment.size
+        const located = await segment.locate(offset, end)
+        if (located === undefined) continue
+        const records = located.fromTail
+          ? wholeBatches(located.bytes, maxBytes)
+          : await this.collect(segment, located.position, located.bytes, end, maxBytes)
+        return { records, highWatermark: this.visible.offset, logStartOffset: this.logStart }
+      }
+    } catch (error) {
+      throw storageError(error, `read of ${this.layout.directory} at offset ${offset} failed`, this.layout.directory)
+    }
+    return empty()
+  }
+
+  /** Whole batches from `position` (first one always, more while within maxBytes), from `window` or the file. */
+  private async collect (segment: Segment, position: number, window: Uint8Array, end: number, maxBytes: number): Promise<Uint8Array> {
+    const wanted = Math.min(end - position, maxBytes)
+    let bytes = window.subarray(0, Math.min(window.byteLength, end - position))
+    if (bytes.byteLength < wanted || bytes.byteLength < RECORD_BATCH_OVERHEAD) {
+      let length = wanted
+      if (bytes.byteLength >= LOG_OVERHEAD) length = Math.max(length, batchSize(dataViewOf(bytes), 0))
+      else {
+        const header = await segment.readAt(position, LOG_OVERHEAD)
+        if (header.byteLength < LOG_OVERHEAD) throw segment.corrupt(position)
+        length = Math.max(length, batchSize(dataViewOf(header), 0))
+      }
+      bytes = await segment.readAt(position, Math.min(length, end - position))
+    }
+    const view = dataViewOf(bytes)
+    let at = 0
+    while (at + LOG_OVERHEAD <= bytes.byteLength) {
+      const size = batchSize(view, at)
+      if (size < RECORD_BATCH_OVERHEAD) throw segment.corrupt(position + at)
+      if (at + size > bytes.byteLength) break
+      if (at > 0 && at + size > maxBytes) break
+      at += size
+    }
+    if (at === 0) {
+      // The first batch is larger than the window: read exactly that batch.
+      const size = batchSize(view, 0)
+      bytes = await segment.readAt(position, size)
+      if (bytes.byteLength < size) throw segment.corrupt(position)
+      return bytes
+    }
+    return bytes.subarray(0, at)
+  }
+
+  /** Index of the segment with the greatest base offset <= `offset` (0 if none). */
+  private segmentIndexFor (offset: number): number {
+    let low = 0
+    let high = this.segments.length - 1
+    while (low < high) {
+      const middle = (low + high + 1) >>> 1
+      if (this.segments[middle]!.baseOffset <= offset) low = middle
+      else high = middle - 1
+    }
+    return low
+  }
+
+  /**
+   * The first offset whose record timestamp is >= `timestamp` (Kafka ListOffsets), with that
+   * timestamp; `undefined` when no record is that late. -1 asks for the high watermark, -2 for
+   * the log start offset. Within a compressed batch the answer is the batch's first offset.
+   */
+  async offsetForTimestamp (timestamp: number): Promise<TimestampLookup | undefined> {
+    if (timestamp === -1) return { offset: this.visible.offset, timestamp: -1 }
+    if (timestamp === -2) return { offset: this.logStart, timestamp: -1 }
+    const visibleOffset = this.visible.offset
+    for (const segment of this.segments) {
+      const end = segment === this.active ? this.visible.position : segment.size
+      if (end === 0) continue
+      await segment.ensureIndexes()
+      const last = segment.timeIndex.lastEntry()
+      const largest = Math.max(segment.maxTimestamp, last?.timestamp ?? -1)
+      if (segment !== this.active && largest < timestamp) continue
+      const entry = segment.timeIndex.lookup(timestamp)
+      let position = segment.offsetIndex.lookup(entry?.offset ?? segment.baseOffset).position
+      while (position < end) {
+        const located = await segment.window(position, end, 1024 * 1024)
+        const view = dataViewOf(located)
+        let at = 0
+        while (at + RECORD_BATCH_OVERHEAD <= located.byteLength) {
+          const size = batchSize(view, at)
+          const base = batchBaseOffset(view, at)
+          if (base >= visibleOffset) return undefined
+          if (base >= this.logStart || batchLastOffset(view, at) >= this.logStart) {
+            if (batchMaxTimestamp(view, at) >= timestamp) {
+              const whole = at + size <= located.byteLength ? located.subarray(at, at + size) : await segment.readAt(position + at, size)
+              return recordAtOrAfter(whole, timestamp, this.logStart)
+            }
+          }
+          at += size
+        }
+        if (at === 0) {
+          const header = await segment.readAt(position, RECORD_BATCH_OVERHEAD)
+          at = batchSize(dataViewOf(header), 0)
+        }
+        position += at
+      }
+    }
+    return undefined
+  }
+
+  // ---- for retention and compaction --------------------------------------------------------
+
+  /**
+   * Raises the log start offset (retention, DeleteRecords). Never lowers it; clamped to the high
+   * watermark. Persisted by the engine's log-start checkpoint.
+   */
+  advanceLogStartOffset (offset: number): void {
+    assert(Number.isSafeInteger(offset), 'log start offset must be an integer')
+    if (offset > this.visible.offset) {
+      throw new SluiceError('OFFSET_OUT_OF_RANGE', `log start offset ${offset} beyond high watermark ${this.visible.offset}`)
+    }
+    if (offset > this.logStart) this.logStart = offset
+  }
+
+  /**
+   * Deletes the oldest `count` segments (never the active one), advancing the log start offset
+   * to the base of the first remaining segment. The log start advances before any file goes,
+   * so a crash midway leaves files the next open deletes by offset.
+   */
+  async deleteOldestSegments (count: number): Promise<void> {
+    assert(Number.isInteger(count) && count >= 0, 'segment count must be a non-negative integer')
+    const deletable = Math.min(count, this.segments.length - 1)
+    if (deletable === 0) return
+    const removed = this.segments.slice(0, deletable)
+    const next = this.segments[deletable]!
+    this.logStart = Math.max(this.logStart, next.baseOffset)
+    this.segments = this.segments.slice(deletable)
+    for (const segment of removed) await this.deleteSegmentFiles(segment)
+    await this.files.fs.syncDirectory(this.layout.directory)
+  }
+
+  /**
+   * Replaces consecutive old segments by one segment written by the cleaner, atomically with
+   * respect to crashes: the cleaner wrote and fdatasynced `<first base>.log.cleaned` (batches in
+   * offset order, offsets within the replaced range). The file is renamed to `.swap` (the commit
+   * point), the replaced segments are deleted, the swap file becomes `<base>.log`, its indexes
+   * are rebuilt. A crash after the commit point is completed on open (see `load`).
+   */
+  async replaceSegments (replaced: readonly Segment[]): Promise<void> {
+    assert(replaced.length > 0, 'nothing to replace')
+    const first = this.segments.indexOf(replaced[0]!)
+    assert(first >= 0, 'segment not in this log')
+    for (let index = 0; index < replaced.length; index++) assert(this.segments[first + index] === replaced[index], 'replaced segments must be consecutive')
+    assert(!replaced.includes(this.active), 'the active segment cannot be replaced')
+    const baseOffset = replaced[0]!.baseOffset
+    const logFile = this.layout.logFile(baseOffset)
+    const fs = this.files.fs
+    await fs.rename(`${logFile}${CLEANED_SUFFIX}`, `${logFile}${SWAP_SUFFIX}`)
+    await fs.syncDirectory(this.layout.directory)
+    for (const segment of replaced) await this.deleteSegmentFiles(segment)
+    await fs.rename(`${logFile}${SWAP_SUFFIX}`, logFile)
+    await fs.syncDirectory(this.layout.directory)
+    const segment = new Segment(this.segmentContext(), baseOffset, this.clock())
+    await segment.recover(undefined, baseOffset)
+    await segment.sealIndexes()
+    this.segments.splice(first, replaced.length, segment)
+  }
+
+  private async deleteSegmentFiles (segment: Segment): Promise<void> {
+    const fs = this.files.fs
+    for (const path of [segment.logFile, segment.offsetIndexFile, segment.timeIndexFile]) {
+      await this.files.forget(path)
+      try {
+        await fs.unlink(path)
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+      }
+    }
+  }
+
+  // ---- open / close -----------------------------------------------------------------------
+
+  private async load (recoveryPoint: number | undefined, logStartCheckpoint: number): Promise<void> {
+    const fs = this.files.fs
+    const directory = this.layout.directory
+    await fs.mkdir(directory)
+    let names = await fs.readdir(directory)
+    const started = this.clock()
+    // 1. Leftovers of interrupted work: temporary files go; a committed swap is completed.
+    for (const name of names) {
+      if (name.endsWith(CLEANED_SUFFIX) || name.endsWith(DELETED_SUFFIX) || name.endsWith('.tmp')) await fs.unlink(this.layout.file(name))
+    }
+    for (const name of names) {
+      if (!name.endsWith(SWAP_SUFFIX)) continue
+      const base = parseSegmentFileName(name.slice(0, -SWAP_SUFFIX.length), LOG_SUFFIX)
+      if (base === undefined) { await fs.unlink(this.layout.file(name)); continue }
+      await this.completeSwap(base, names)
+    }
+    names = await fs.readdir(directory)
+    const bases = names.map((name) => parseSegmentFileName(name, LOG_SUFFIX)).filter((base): base is number => base !== undefined).sort((a, b) => a - b)
+    const baseSet = new Set(bases)
+    for (const name of names) {
+      const indexBase = parseSegmentFileName(name, INDEX_SUFFIX) ?? parseSegmentFileName(name, TIME_INDEX_SUFFIX)
+      if (indexBase !== undefined && !baseSet.has(indexBase)) await fs.unlink(this.layout.file(name))
+    }
+    const context = this.segmentContext()
+    for (const base of bases) {
+      const segment = new Segment(context, base, this.clock())
+      const stat = await fs.stat(this.layout.logFile(base))
+      segment.size = stat?.size ?? 0
+      segment.writtenBytes = segment.size
+      segment.flushedBytes = segment.size
+      this.segments.push(segment)
+    }
+    // Sealed segments' next offset is the next segment's base until their indexes are read.
+    for (let index = 0; index + 1 < this.segments.length; index++) this.segments[index]!.nextOffset = this.segments[index + 1]!.baseOffset
+    let truncated = false
+    if (this.segments.length > 0) {
+      if (recoveryPoint === undefined) {
+        truncated = await this.loadCleanActiveSegment()
+      } else {
+        truncated = await this.recoverFrom(recoveryPoint)
+      }
+    }
+    if (this.segments.length === 0) {
+      this.segments.push(await this.createSegment(logStartCheckpoint))
+    }
+    const active = this.active
+    if (!active.indexesPreallocated) {
+      active.persistedOffsetIndexEntries = 0
+      active.persistedTimeIndexEntries = 0
+      await active.preallocateIndexes()
+      await active.writeIndexes()
+    }
+    if (active.nextOffset < logStartCheckpoint) {
+      // Everything below the checkpointed log start is gone (Kafka: delete all, start at it).
+      for (const segment of this.segments) await this.deleteSegmentFiles(segment)
+      this.segments = [await this.createSegment(logStartCheckpoint)]
+    }
+    await this.active.withLog(async (file) => { await file.datasync() })
+    if (truncated) await fs.syncDirectory(directory)
+    this.logStart = Math.max(logStartCheckpoint, this.segments[0]!.baseOffset)
+    this.active.writtenBytes = this.active.size
+    this.active.flushedBytes = this.active.size
+    this.writtenState = this.active.state()
+    this.flushedState = this.writtenState
+    this.visible = { offset: this.active.nextOffset, position: this.active.size }
+    if (recoveryChannel.hasSubscribers) recoveryChannel.publish({ directory, clean: recoveryPoint === undefined, truncated, ms: this.clock() - started })
+  }
+
+  /** Clean shutdown: trust the active segment's trimmed indexes and find its end from the last entry. */
+  private async loadCleanActiveSegment (): Promise<boolean> {
+    const active = this.active
+    active.nextOffset = active.baseOffset
+    let ok = false
+    try {
+      await active.ensureIndexes()
+      ok = await active.scanFromLastIndexEntry()
+    } catch {
+      ok = false
+    }
+    if (ok) return false
+    return await this.recoverFrom(active.baseOffset)
+  }
+
+  /** Rescans segments from the one holding `recoveryPoint`; truncates at the first invalid byte and drops later segments. */
+  private async recoverFrom (recoveryPoint: number): Promise<boolean> {
+    let start = this.segmentIndexFor(recoveryPoint)
+    if (start < 0) start = 0
+    let minimumBaseOffset = start > 0 ? this.segments[start]!.baseOffset : 0
+    for (let index = start; index < this.segments.length; index++) {
+      const segment = this.segments[index]!
+      if (segment.baseOffset < minimumBaseOffset) {
+        await this.dropSegmentsFrom(index)
+        return true
+      }
+      const fileSize = segment.size
+      const result = await segment.recover(fileSize, minimumBaseOffset)
+      const lastSegment = index === this.segments.length - 1
+      if (!lastSegment) await segment.sealIndexes()
+      if (result.truncatedBytes > 0) {
+        await segment.withLog(async (file) => {
+          await file.truncate(result.validBytes)
+          await file.datasync()
+        })
+        if (!lastSegment) await segment.sealIndexes()
+        await this.dropSegmentsFrom(index + 1)
+        return true
+      }
+      minimumBaseOffset = segment.nextOffset
+    }
+    return false
+  }
+
+  private async dropSegmentsFrom (index: number): Promise<void> {
+    const dropped = this.segments.slice(index)
+    this.segments = this.segments.slice(0, index)
+    for (const segment of dropped) await this.deleteSegmentFiles(segment)
+  }
+
+  /** Completes a compaction swap found on open: delete the segments it replaces, rename it in. */
+  private async completeSwap (base: number, names: string[]): Promise<void> {
+    const fs = this.files.fs
+    const swapFile = `${this.layout.logFile(base)}${SWAP_SUFFIX}`
+    const probe = new Segment(this.segmentContext(), base, this.clock())
+    // Read the swap file directly (its path is not a segment path).
+    const bytes = await fs.readFile(swapFile)
+    const view = dataViewOf(bytes)
+    let at = 0
+    let nextOffset = base
+    while (at + RECORD_BATCH_OVERHEAD <= bytes.byteLength) {
+      const size = batchSize(view, at)
+      if (size < RECORD_BATCH_OVERHEAD || at + size > bytes.byteLength) break
+      nextOffset = batchLastOffset(view, at) + 1
+      at += size
+    }
+    for (const name of names) {
+      const other = parseSegmentFileName(name, LOG_SUFFIX)
+      if (other !== undefined && other >= base && other < nextOffset) {
+        for (const path of [this.layout.logFile(other), this.layout.offsetIndexFile(other), this.layout.timeIndexFile(other)]) {
+          try { await fs.unlink(path) } catch (error) { if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error }
+        }
+      }
+    }
+    for (const path of [probe.offsetIndexFile, probe.timeIndexFile]) {
+      try { await fs.unlink(path) } catch (error) { if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error }
+    }
+    await fs.rename(swapFile, probe.logFile)
+    await fs.syncDirectory(this.layout.directory)
+  }
+
+  /**
+   * Drains, fdatasyncs, writes and trims the active segment's indexes, and closes this log's
+   * files. Idempotent: later calls return the same promise. Appends after close reject with
+   * SLUICE_CLOSED.
+   */
+  async close (): Promise<void> {
+    this.closePromise ??= this.closeOnce()
+    return await this.closePromise
+  }
+
+  private async closeOnce (): Promise<void> {
+    try {
+      while (this.blocked !== undefined) await this.blocked
+      if (this.repair !== undefined) await this.retryRepair()
+      await this.flushInternal()
+      await this.active.sealIndexes()
+    } finally {
+      this.closed = true
+      this.active.dropTail()
+      for (const waiter of this.appendWaiters.takeAll()) waiter.reject(new SluiceError('SLUICE_CLOSED', 'log closed'))
+      for (const waiter of this.flushWaiters.takeAll()) waiter.reject(new SluiceError('SLUICE_CLOSED', 'log closed'))
+      await this.files.forgetDirectory(this.layout.directory)
+    }
+  }
+
+  async [Symbol.asyncDispose] (): Promise<void> { await this.close() }
+}
+
+/**
+ * Checks a batch from a client before it enters the log (Kafka's LogValidator, the parts the log
+ * itself owns): exactly one whole batch, magic 2, lastOffsetDelta + 1 = recordsCount > 0, size
+ * within `max.message.bytes`, CRC-32C.
+ */
+export function validateBatch (batch: Uint8Array, maxMessageBytes: number): DataView {
+  if (!(batch instanceof Uint8Array)) throw new SluiceError('CORRUPT_MESSAGE', 'batch must be a Uint8Array')
+  if (batch.byteLength > maxMessageBytes) {
+    throw new SluiceError('MESSAGE_TOO_LARGE', `batch of ${batch.byteLength} bytes exceeds max.message.bytes ${maxMessageBytes}`)
+  }
+  if (batch.byteLength < RECORD_BATCH_OVERHEAD) throw new SluiceError('CORRUPT_MESSAGE', `batch of ${batch.byteLength} bytes is shorter than a batch header`)
+  const view = dataViewOf(batch)
+  if (view.getInt32(BatchOffset.batchLength) + LOG_OVERHEAD !== batch.byteLength) {
+    throw new SluiceError('CORRUPT_MESSAGE', `batch length field ${view.getInt32(BatchOffset.batchLength)} does not match ${batch.byteLength} bytes`)
+  }
+  if (view.getInt8(BatchOffset.magic) !== CURRENT_MAGIC) throw new SluiceError('CORRUPT_MESSAGE', `batch magic ${view.getInt8(BatchOffset.magic)} is not 2`)
+  if (crc32c(batch.subarray(BatchOffset.attributes)) !== view.getUint32(BatchOffset.crc)) {
+    throw new SluiceError('CORRUPT_MESSAGE', 'batch CRC-32C does not match its contents')
+  }
+  const count = view.getInt32(BatchOffset.recordsCount)
+  const lastOffsetDelta = view.getInt32(BatchOffset.lastOffsetDelta)
+  if (count <= 0 || lastOffsetDelta !== count - 1) {
+    throw new SluiceError('INVALID_RECORD', `batch has recordsCount ${count} and lastOffsetDelta ${lastOffsetDelta}`)
+  }
+  return view
+}
+
+/** The leading whole batches of `bytes` within `maxBytes`, at least one (tail views hold whole batches only). */
+function wholeBatches (bytes: Uint8Array, maxBytes: number): Uint8Array {
+  const view = dataViewOf(bytes)
+  let at = 0
+  while (at + LOG_OVERHEAD <= bytes.byteLength) {
+    const size = batchSize(view, at)
+    if (at + size > bytes.byteLength || (at > 0 && at + size > maxBytes)) break
+    at += size
+  }
+  assert(at > 0, 'tail view without a whole batch')
+  return bytes.subarray(0, at)
+}
+
+/** The offset and timestamp of the first record at or after `timestamp` in a whole batch. */
+function recordAtOrAfter (batch: Uint8Array, timestamp: number, logStart: number): TimestampLookup {
+  const view = dataViewOf(batch)
+  const base = batchBaseOffset(view, 0)
+  const attributes = view.getInt16(BatchOffset.attributes)
+  const maxTimestamp = batchMaxTimestamp(view, 0)
+  if ((attributes & BatchAttribute.timestampTypeLogAppend) !== 0 || (attributes & BatchAttribute.compressionMask) !== 0) {
+    return { offset: Math.max(base, logStart), timestamp: maxTimestamp }
+  }
+  const baseTimestamp = readInt64(view, BatchOffset.baseTimestamp)
+  const count = view.getInt32(BatchOffset.recordsCount)
+  const cursor = { at: RECORD_BATCH_OVERHEAD }
+  for (let index = 0; index < count && cursor.at < batch.byteLength; index++) {
+    const length = readVarint(batch, cursor)
+    const recordStart = cursor.at
+    cursor.at++ // attributes
+    const timestampDelta = readVarint(batch, cursor)
+    const offsetDelta = readVarint(batch, cursor)
+    const recordTimestamp = baseTimestamp + timestampDelta
+    if (recordTimestamp >= timestamp && base + offsetDelta >= logStart) return { offset: base + offsetDelta, timestamp: recordTimestamp }
+    cursor.at = recordStart + length
+  }
+  return { offset: Math.max(base, logStart), timestamp: maxTimestamp }
+}
+
+/** Zigzag LEB128 (the record format's varint / varlong, within safe-integer range). */
+function readVarint (bytes: Uint8Array, cursor: { at: number }): number {
+  let value = 0
+  let multiplier = 1
+  for (let shift = 0; shift < 70; shift += 7) {
+    const byte = bytes[cursor.at++]
+    if (byte === undefined) break
+    value += (byte & 0x7f) * multiplier
+    multiplier *= 128
+    if ((byte & 0x80) === 0) break
+  }
+  return value % 2 === 0 ? value / 2 : -(value + 1) / 2
+}
+
+/** Maps a platform or internal failure to KAFKA_STORAGE_ERROR (SluiceErrors other than corruption pass through). */
+export function storageError (cause: unknown, message: string, file: string): SluiceError {
+  if (isSluiceError(cause) && cause.code !== 'SLUICE_CORRUPT_SEGMENT') return cause as SluiceError
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code
+  return new SluiceError('KAFKA_STORAGE_ERROR', `${message}${code === undefined ? '' : ` (${code})`}`, { cause, file })
+}
