@@ -1,0 +1,229 @@
+/**
+ * The perf-regression comparison behind `npm run perf:check`: each ratio-to-raw figure of a run
+ * against `bench/baseline.json`, with a per-figure tolerance taken from the measured noise of
+ * this machine.
+ *
+ * Why ratios: a raw figure and its engine counterpart measured in the same run move together
+ * when the machine is busier or faster, so their ratio drifts far less than either.
+ *
+ * Why a tolerance per figure: figures differ in noise (an fdatasync-bound figure jitters more
+ * than a page-cache copy). `buildBaseline` derives each tolerance from repeated quick runs:
+ * `max(toleranceFloor, noiseMargin x the largest relative deviation seen on the bad side of the
+ * median)`, rounded up to 5 %. bench/README.md records the runs and the numbers.
+ *
+ * Direction: a throughput ratio regresses when it drops, a latency ratio when it rises; moves
+ * in the good direction never fail (they are reported, and `perf:baseline` adopts them).
+ */
+import { SluiceError } from '../../src/core/errors.js'
+import { figureCatalogue, isFigureKey, isRatioKey, type Better, type Figures } from './figures.js'
+import { median } from './raw.js'
+
+export const regressionDefaults = Object.freeze({
+  /** No tolerance below this, however quiet the noise runs were: N runs under-sample the tail. */
+  toleranceFloor: 0.10,
+  /** Multiplier on the worst deviation observed in the noise runs. */
+  noiseMargin: 1.5,
+  /** Used for a figure the baseline has no tolerance for (should not happen with perf:baseline). */
+  toleranceFallback: 0.25
+})
+
+export interface FigureNoise {
+  runs: number
+  median: number
+  min: number
+  max: number
+  /** Largest relative deviation from the median on the bad side (a drop for throughput). */
+  worstRelative: number
+  /** (max - min) / median. */
+  spreadRelative: number
+}
+
+export interface Baseline {
+  format: 1
+  createdAt: string
+  machine: string
+  source: string
+  /** How many quick runs the medians and the noise come from. */
+  runs: number
+  /** Median of the runs, for every measured figure (only ratio keys are compared). */
+  figures: Record<string, number>
+  /** Allowed relative move in the bad direction, per ratio key. */
+  tolerances: Record<string, number>
+  noise: Record<string, FigureNoise>
+  method: string
+}
+
+export type ComparisonStatus = 'ok' | 'improved' | 'regressed' | 'missing' | 'new'
+
+export interface Comparison {
+  key: string
+  status: ComparisonStatus
+  better: Better
+  baseline?: number
+  current?: number
+  /** Relative change in the bad direction: +0.3 means 30 % worse; negative means better. */
+  worsening?: number
+  tolerance?: number
+}
+
+export interface ComparisonReport {
+  passed: boolean
+  comparisons: Comparison[]
+  /** One line per figure, failures first. */
+  lines: string[]
+}
+
+function betterOf (key: string): Better {
+  return isFigureKey(key) ? figureCatalogue[key].better : 'higher'
+}
+
+/** Relative change in the bad direction for a figure whose good direction is `better`. */
+export function worseningOf (better: Better, baseline: number, current: number): number {
+  return better === 'higher' ? (baseline - current) / baseline : (current - baseline) / baseline
+}
+
+function percent (value: number): string {
+  return `${(value * 100).toFixed(1)} %`
+}
+
+/** Compares a run's ratio figures with the baseline. Pure: no I/O. */
+export function compareToBaseline (current: Figures | Record<string, number>, baseline: Baseline): ComparisonReport {
+  const figures = current as Record<string, number | undefined>
+  const comparisons: Comparison[] = []
+  for (const [key, baselineValue] of Object.entries(baseline.figures)) {
+    if (!isRatioKey(key)) continue
+    const better = betterOf(key)
+    const tolerance = baseline.tolerances[key] ?? regressionDefaults.toleranceFallback
+    const value = figures[key]
+    if (value === undefined || !Number.isFinite(value)) {
+      comparisons.push({ key, status: 'missing', better, baseline: baselineValue, tolerance })
+      continue
+    }
+    const worsening = worseningOf(better, baselineValue, value)
+    const status: ComparisonStatus = worsening > tolerance ? 'regressed' : worsening < -tolerance ? 'improved' : 'ok'
+    comparisons.push({ key, status, better, baseline: baselineValue, current: value, worsening, tolerance })
+  }
+  for (const [key, value] of Object.entries(figures)) {
+    if (isRatioKey(key) && value !== undefined && baseline.figures[key] === undefined) {
+      comparisons.push({ key, status: 'new', better: betterOf(key), current: value })
+    }
+  }
+
+  const order: Record<ComparisonStatus, number> = { regressed: 0, missing: 1, improved: 2, new: 3, ok: 4 }
+  comparisons.sort((a, b) => order[a.status] - order[b.status] || a.key.localeCompare(b.key))
+  const lines = comparisons.map((comparison) => {
+    const { key, baseline: was, current: now, worsening, tolerance } = comparison
+    const direction = comparison.better === 'higher' ? 'drop' : 'rise'
+    switch (comparison.status) {
+      case 'regressed':
+        return `FAIL ${key}: ${now!.toFixed(4)} vs baseline ${was!.toFixed(4)}, a ${percent(worsening!)} ${direction} (tolerance ${percent(tolerance!)})`
+      case 'missing':
+        return `FAIL ${key}: not measured in this run (baseline ${was!.toFixed(4)}); its scenario failed or was skipped`
+      case 'improved':
+        return `ok   ${key}: ${now!.toFixed(4)} vs baseline ${was!.toFixed(4)}, ${percent(-worsening!)} better than baseline (run npm run perf:baseline to adopt)`
+      case 'new':
+        return `new  ${key}: ${now!.toFixed(4)}, not in the baseline yet (run npm run perf:baseline to add it)`
+      case 'ok':
+        return `ok   ${key}: ${now!.toFixed(4)} vs baseline ${was!.toFixed(4)} (${worsening! >= 0 ? `${percent(worsening!)} ${direction}` : `${percent(-worsening!)} better`}, tolerance ${percent(tolerance!)})`
+    }
+    return ''
+  })
+  const passed = !comparisons.some((comparison) => comparison.status === 'regressed' || comparison.status === 'missing')
+  if (comparisons.length === 0) lines.push('no ratio-to-raw figures in the baseline or the run: nothing to compare')
+  return { passed, comparisons, lines }
+}
+
+/**
+ * Combines two runs figure by figure, keeping the better value of each. Used to confirm a
+ * failure: interference on a shared machine only ever makes a run slower, so a figure that is
+ * still beyond tolerance in the better of two runs is a regression, not a bad moment.
+ */
+export function bestOf (first: Record<string, number>, second: Record<string, number>): Record<string, number> {
+  const combined: Record<string, number> = { ...first }
+  for (const [key, value] of Object.entries(second)) {
+    const previous = combined[key]
+    if (previous === undefined) combined[key] = value
+    else combined[key] = betterOf(key) === 'higher' ? Math.max(previous, value) : Math.min(previous, value)
+  }
+  return combined
+}
+
+/** Noise statistics of one figure over several runs. */
+export function noiseOf (key: string, values: readonly number[]): FigureNoise {
+  const middle = median(values)
+  const min = Math.min(...values)
+  const max = Math.max(...values)
+  const better = betterOf(key)
+  const worstRelative = Math.max(0, ...values.map((value) => worseningOf(better, middle, value)))
+  return { runs: values.length, median: middle, min, max, worstRelative, spreadRelative: middle !== 0 ? (max - min) / middle : 0 }
+}
+
+/** Tolerance from noise: floor, margin x worst deviation, rounded up to a multiple of 5 %. */
+export function toleranceFromNoise (noise: FigureNoise, settings = regressionDefaults): number {
+  const raw = Math.max(settings.toleranceFloor, settings.noiseMargin * noise.worstRelative)
+  return Math.ceil(raw * 20 - 1e-9) / 20
+}
+
+/** Builds a baseline from several runs' JSON figures. */
+export function buildBaseline (runs: ReadonlyArray<Record<string, number>>, context: { machine: string, source: string, createdAt: string }): Baseline {
+  if (runs.length < 3) throw new SluiceError('SLUICE_INVALID_OPTION', `a baseline needs at least 3 runs to estimate noise, got ${runs.length}`)
+  const keys = new Set(runs.flatMap((run) => Object.keys(run)))
+  const figures: Record<string, number> = {}
+  const tolerances: Record<string, number> = {}
+  const noise: Record<string, FigureNoise> = {}
+  for (const key of [...keys].sort()) {
+    const values = runs.map((run) => run[key]).filter((value): value is number => typeof value === 'number' && Number.isFinite(value))
+    // A figure measured in only some runs is flaky, not a baseline: leave it out and say so in the noise.
+    if (values.length !== runs.length) continue
+    noise[key] = noiseOf(key, values)
+    figures[key] = noise[key].median
+    if (isRatioKey(key)) tolerances[key] = toleranceFromNoise(noise[key])
+  }
+  return {
+    format: 1,
+    createdAt: context.createdAt,
+    machine: context.machine,
+    source: context.source,
+    runs: runs.length,
+    figures,
+    tolerances,
+    noise,
+    method: `median of ${runs.length} quick runs; tolerance = max(${regressionDefaults.toleranceFloor}, ${regressionDefaults.noiseMargin} x worst relative deviation from the median on the bad side), rounded up to 5 %; a failure is confirmed by a second run (better of the two)`
+  }
+}
+
+/** Validates a parsed baseline file. */
+export function parseBaseline (text: string, source: string): Baseline {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (error) {
+    throw new SluiceError('SLUICE_INVALID_OPTION', `${source} is not JSON: ${(error as Error).message}`, { cause: error })
+  }
+  const candidate = parsed as Partial<Baseline>
+  if (candidate === null || typeof candidate !== 'object' || candidate.format !== 1 ||
+      typeof candidate.figures !== 'object' || candidate.figures === null ||
+      typeof candidate.tolerances !== 'object' || candidate.tolerances === null) {
+    throw new SluiceError('SLUICE_INVALID_OPTION', `${source} is not a format-1 baseline (expected format, figures, tolerances); rewrite it with npm run perf:baseline`)
+  }
+  for (const [key, value] of Object.entries(candidate.figures)) {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new SluiceError('SLUICE_INVALID_OPTION', `${source}: figure ${key} = ${String(value)} is not a positive number`)
+  }
+  for (const [key, value] of Object.entries(candidate.tolerances)) {
+    if (typeof value !== 'number' || !(value > 0 && value < 10)) throw new SluiceError('SLUICE_INVALID_OPTION', `${source}: tolerance ${key} = ${String(value)} is out of range`)
+  }
+  return candidate as Baseline
+}
+
+/** Parses the last non-empty line of a `--json` run's stdout. */
+export function parseJsonLine (stdout: string): Record<string, number> {
+  const lines = stdout.split('\n').map((line) => line.trim()).filter((line) => line !== '')
+  const last = lines[lines.length - 1]
+  if (last === undefined || !last.startsWith('{')) throw new SluiceError('SLUICE_INVALID_OPTION', 'benchmark output has no JSON line at the end')
+  const parsed = JSON.parse(last) as unknown
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new SluiceError('SLUICE_INVALID_OPTION', 'benchmark JSON line is not an object')
+  for (const [key, value] of Object.entries(parsed)) {
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new SluiceError('SLUICE_INVALID_OPTION', `benchmark JSON figure ${key} is not a finite number`)
+  }
+  return parsed as Record<string, number>
+}
