@@ -21,6 +21,7 @@ export {
   ControlRecordType,
   readBatchHeader,
   validateBatch,
+  validateBatchRecords,
   type BatchesInOptions,
   type CompressionCodec,
   type ControlRecordKey,
@@ -37,5 +38,6 @@ export {
   type RecordHeaderInput,
   type RecordInput,
   type TimestampType,
-  type ValidateBatchOptions
+  type ValidateBatchOptions,
+  type ValidateRecordsOptions
 } from './io/record-batch.js'

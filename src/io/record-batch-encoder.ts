@@ -374,6 +374,10 @@ export class RecordBatchEncoder {
     for (let index = 0; index < count; index++) {
       const key = keys === null ? null : keys[index]!
       const value = values[index]!
+      // A string here would be measured in UTF-16 units and copied as garbage: refuse it.
+      if ((key !== null && !(key instanceof Uint8Array)) || (value !== null && !(value instanceof Uint8Array))) {
+        throw invalid(`keys[${index}] and values[${index}] must be Uint8Arrays or null`)
+      }
       let size = 3 + sizeOfVarint(index)
       if (key === null) size += 1
       else size += sizeOfVarint(key.length) + key.length
@@ -391,7 +395,7 @@ export class RecordBatchEncoder {
     }
     if (recordsBytes > BATCH_BYTES_MAX - RECORD_BATCH_OVERHEAD) throw new SluiceError('MESSAGE_TOO_LARGE', `batch records exceed ${BATCH_BYTES_MAX} bytes`)
     if (input.maxTimestamp !== undefined) maxTimestamp = checkSafe('maxTimestamp', input.maxTimestamp)
-    const lastOffsetDelta = input.lastOffsetDelta ?? (count === 0 ? 0 : count - 1)
+    const lastOffsetDelta = checkInt('lastOffsetDelta', input.lastOffsetDelta ?? (count === 0 ? 0 : count - 1), -0x80000000, 0x7fffffff)
 
     const compression = input.compression ?? 'none'
     const batchSize = RECORD_BATCH_OVERHEAD + recordsBytes

@@ -279,6 +279,7 @@ export class RecordIterator implements IterableIterator<KafkaRecord> {
     }
     if (cursor.position !== end) throw corrupt(`record at byte ${start} declares ${length} bytes, its fields take ${cursor.position - start}`)
     const timestamp = this.#appendTime ?? this.#baseTimestamp + timestampDelta
+    if (!Number.isSafeInteger(timestamp)) throw corrupt(`record timestamp at byte ${start} is outside the safe integer range`)
     return {
       done: false,
       value: {
@@ -302,6 +303,33 @@ function readNullableBytes (section: Uint8Array, cursor: Cursor, end: number, wh
   if (length < -1 || length > end - start) throw corrupt(`${what} length ${length} at byte ${start} overruns its record`)
   cursor.position = start + length
   return section.subarray(start, start + length)
+}
+
+/** Options of `validateBatchRecords`. */
+export interface ValidateRecordsOptions {
+  /** Refuse null keys, as compacted topics do (Kafka `cleanup.policy=compact`). @defaultValue false */
+  requireKeys?: boolean
+}
+
+/**
+ * Parses every record of a batch a client produced and applies Kafka's record-level append
+ * checks (`LogValidator`): offsetDeltas run 0, 1, 2, ... in order (INVALID_RECORD otherwise),
+ * and, with `requireKeys`, no record has a null key (INVALID_RECORD). Malformed records raise
+ * CORRUPT_MESSAGE as in iteration. Returns the number of records.
+ */
+export function validateBatchRecords (view: RecordBatchView, options: ValidateRecordsOptions = {}): number {
+  const requireKeys = options.requireKeys ?? false
+  let index = 0
+  for (const record of view) {
+    if (record.offsetDelta !== index) {
+      throw new SluiceError('INVALID_RECORD', `record ${index} of the batch has offsetDelta ${record.offsetDelta}`)
+    }
+    if (requireKeys && record.key === null) {
+      throw new SluiceError('INVALID_RECORD', `record ${index} has a null key; compacted topics require keys`)
+    }
+    index++
+  }
+  return index
 }
 
 /** Options of `batchesIn`. */

@@ -17,6 +17,7 @@ import {
   readControlRecordKey,
   readEndTransactionMarker,
   validateBatch,
+  validateBatchRecords,
   type CompressionCodec,
   type RecordBatchInput
 } from '../../src/io/record-batch.js'
@@ -283,7 +284,8 @@ describe('roundtrip', () => {
       () => encodeRecordBatch({ producerEpoch: 40000, records: [] }),
       () => encodeRecordBatch({ compression: 'toString' as CompressionCodec, records: [] }),
       () => encodeRecordBatch({ records: [{ value: null, headers: [{ key: 3 as unknown as string, value: null }] }] }),
-      () => encodeRecordBatchColumns({ keys: [null], values: [null, null] })
+      () => encodeRecordBatchColumns({ keys: [null], values: [null, null] }),
+      () => encodeRecordBatchColumns({ keys: null, values: ['text' as unknown as Uint8Array] })
     ]
     for (const action of cases) expect(errorCodeOf(action)).toBe('SLUICE_INVALID_OPTION')
   })
@@ -390,6 +392,16 @@ describe('bad input', () => {
     expect(errorCodeOf(() => validateBatch(delta, 0))).toBe('none')
     const sequence = encodeRecordBatch({ producerId: 5, producerEpoch: 0, baseSequence: -1, records: [{ value: 'x' }] })
     expect(errorCodeOf(() => validateBatch(sequence, 0, { clientBatch: true }))).toBe('INVALID_RECORD')
+  })
+
+  test('record-level client rules: offsetDeltas 0..n-1 and, for compacted topics, keys', () => {
+    const good = encodeRecordBatch({ records: [{ key: 'a', value: 'x' }, { key: 'b', value: 'y' }] })
+    expect(validateBatchRecords(RecordBatchView.from(good), { requireKeys: true })).toBe(2)
+    const gap = encodeRecordBatch({ records: [{ key: 'a', value: 'x' }, { key: 'b', value: 'y', offsetDelta: 2 }] })
+    expect(errorCodeOf(() => validateBatchRecords(RecordBatchView.from(gap)))).toBe('INVALID_RECORD')
+    const keyless = encodeRecordBatch({ compression: 'lz4', records: [{ key: 'a', value: 'x' }, { key: null, value: 'y' }] })
+    expect(validateBatchRecords(RecordBatchView.from(keyless))).toBe(2)
+    expect(errorCodeOf(() => validateBatchRecords(RecordBatchView.from(keyless), { requireKeys: true }))).toBe('INVALID_RECORD')
   })
 
   test('int64 header fields outside the safe range raise CORRUPT_MESSAGE', () => {
