@@ -160,7 +160,7 @@ body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 980px; c
 h1 { font-size: 1.5em; } h2 { font-size: 1.15em; margin-top: 2em; }
 table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; }
 th, td { border: 1px solid #e2e8f0; padding: 3px 7px; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
+th:first-child, td:first-child, td:last-child { text-align: left; }
 .meta { color: #4a5568; font-size: 0.9em; }
 figure { margin: 1em 0; }
 </style>

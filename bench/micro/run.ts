@@ -151,7 +151,7 @@ export async function runMicro (options: MicroRunOptions, suiteFiles?: string[])
       if (result === undefined || result.state === 'errored' || !('latency' in result)) {
         const reason = result !== undefined && result.state === 'errored' ? result.error.message : `state ${result?.state ?? 'missing'}`
         failures.push(`${suite}/${task.name}: ${reason}`)
-        rows.push([task.name, 'FAILED', reason, '', ''])
+        rows.push([task.name, 'FAILED', reason, '', '', ''])
         continue
       }
       const medianMs = result.latency.p50
@@ -172,15 +172,13 @@ export async function runMicro (options: MicroRunOptions, suiteFiles?: string[])
         task.name,
         formatRate(opsPerSecond, 'ops/s'),
         `${measured.medianNs >= 1e6 ? (measured.medianNs / 1e6).toFixed(2) + ' ms' : measured.medianNs >= 1e3 ? (measured.medianNs / 1e3).toFixed(2) + ' us' : measured.medianNs.toFixed(0) + ' ns'}`,
-        measured.gbPerSecond !== undefined ? `${measured.gbPerSecond.toFixed(2)} GB/s` : measured.recordsPerSecond !== undefined ? formatRate(measured.recordsPerSecond, 'rec/s') : '',
+        measured.gbPerSecond !== undefined ? `${measured.gbPerSecond.toFixed(2)} GB/s` : '',
+        measured.recordsPerSecond !== undefined ? formatRate(measured.recordsPerSecond, 'rec/s') : '',
         String(measured.samples)
       ])
-      if (measured.gbPerSecond !== undefined && measured.recordsPerSecond !== undefined) {
-        rows[rows.length - 1]![3] += `  ${formatRate(measured.recordsPerSecond, 'rec/s')}`
-      }
     }
     options.write(`\n${suite}${options.smoke ? ' (smoke: not a measurement)' : ''}`)
-    for (const line of formatTable(['task', 'ops/s (median)', 'median', 'throughput', 'samples'], rows)) options.write(line)
+    for (const line of formatTable(['task', 'ops/s (median)', 'median', 'GB/s', 'records/s', 'samples'], rows)) options.write(line)
   }
   options.write(`\nsink ${sink.toString(16).padStart(8, '0')}`)
   return { results, sink, failures }
