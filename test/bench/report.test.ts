@@ -46,16 +46,18 @@ describe('HTML benchmark report in headless Chromium', () => {
     page.on('request', (request) => { requests.push(request.url()) })
     await page.goto(pathToFileURL(file).href, { waitUntil: 'load' })
 
-    const shapes = await page.evaluate(() => {
-      return ['chart-throughput', 'chart-latency', 'chart-record-size'].map((id) => {
-        const figure = document.getElementById(id)
-        const svgs = figure === null ? [] : [...figure.querySelectorAll('svg')]
-        const marks = figure === null ? [] : [...figure.querySelectorAll('rect.bar, circle.point')]
-        const sized = marks.filter((mark) => { const box = mark.getBoundingClientRect(); return box.width > 0 && box.height > 0 })
-        const box = svgs[0]?.getBoundingClientRect()
-        return { id, svgs: svgs.length, marks: marks.length, sizedMarks: sized.length, width: box?.width ?? 0, height: box?.height ?? 0 }
-      })
-    }) as ChartShape[]
+    const shapes: ChartShape[] = []
+    for (const id of ['chart-throughput', 'chart-latency', 'chart-record-size']) {
+      const svgs = await page.$$eval(`#${id} svg`, (elements) => elements.map((element) => {
+        const box = element.getBoundingClientRect()
+        return { width: box.width, height: box.height }
+      }))
+      const marks = await page.$$eval(`#${id} rect.bar, #${id} circle.point`, (elements) => elements.map((element) => {
+        const box = element.getBoundingClientRect()
+        return box.width > 0 && box.height > 0
+      }))
+      shapes.push({ id, svgs: svgs.length, marks: marks.length, sizedMarks: marks.filter(Boolean).length, width: svgs[0]?.width ?? 0, height: svgs[0]?.height ?? 0 })
+    }
 
     const byId = Object.fromEntries(shapes.map((shape) => [shape.id, shape]))
     // 8 rows with MB/s -> 8 bars.
