@@ -690,6 +690,29 @@ export class PartitionLog {
     this.segments.splice(first, replaced.length, segment)
   }
 
+  /** Rolls the active segment when it holds data (retention rolls first when every segment would go, as Kafka does). */
+  async rollActiveSegment (): Promise<void> {
+    while (this.blocked !== undefined) await this.blocked
+    if (this.active.size > 0) await this.runBlocking(async () => { if (this.active.size > 0) await this.roll() })
+  }
+
+  /**
+   * Removes the oldest `count` segments (never the active one) from the list without touching
+   * their files, advancing the log start offset to the first remaining base; the retention task
+   * renames the files `.deleted` next (see retention.ts).
+   */
+  async detachOldestSegments (count: number): Promise<readonly Segment[]> {
+    const detachable = Math.min(count, this.segments.length - 1)
+    if (detachable <= 0) return []
+    const removed = this.segments.slice(0, detachable)
+    this.logStart = Math.max(this.logStart, this.segments[detachable]!.baseOffset)
+    this.segments = this.segments.slice(detachable)
+    for (const segment of removed) {
+      for (const path of [segment.logFile, segment.offsetIndexFile, segment.timeIndexFile]) await this.files.forget(path)
+    }
+    return removed
+  }
+
   private async deleteSegmentFiles (segment: Segment): Promise<void> {
     const fs = this.files.fs
     for (const path of [segment.logFile, segment.offsetIndexFile, segment.timeIndexFile]) {
