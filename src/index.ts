@@ -5,6 +5,8 @@ export { SluiceError, isSluiceError, kafkaErrorName, type ErrorCode, type Sluice
 export { kafkaErrors, type KafkaErrorName } from './core/kafka-error-codes.js'
 export { crc32c } from './io/crc32c.js'
 export { murmur2, defaultPartition, toPositive } from './io/murmur2.js'
+// CompressionCodec is exported with the RecordBatch codec below (the same type).
+export { compress, compressSync, decompress, decompressSync, type CompressOptions, type DecompressOptions } from './io/compression.js'
 export {
   RecordBatchEncoder,
   RecordBatchView,

@@ -21,10 +21,11 @@
  *   stopped by zlib's `maxOutputLength` as soon as it passes the bound. A batch claiming more
  *   is refused as CORRUPT_MESSAGE, so a 1 MiB produce request cannot make the broker allocate
  *   gigabytes (a "decompression bomb").
- * - `compress`/`decompress` give the same bytes as their sync forms. Inputs below
- *   `asyncThresholdBytes` run inline (see the measurements next to that constant); larger ones
- *   run on libuv's threadpool through the native codecs' own async entry points, so the event
- *   loop is not blocked. The caller must not modify `data` until the promise settles.
+ * - `compress`/`decompress` give the same bytes as their sync forms. Inputs up to
+ *   `inlineBytesMax` (per codec and direction) run inline; larger ones run on libuv's
+ *   threadpool through the native codecs' own async entry points (and zlib's), so the event
+ *   loop is not blocked. The measurements behind that choice are next to `inlineBytesMax`.
+ *   The caller must not modify `data` until the promise settles.
  * - An aborted signal rejects with SLUICE_ABORTED at once; work already handed to a libuv
  *   thread runs to completion and its result is dropped (libuv cannot cancel running work).
  */
@@ -73,13 +74,54 @@ export const compressionDefaults = Object.freeze({
   /** gzip level: Java's `Deflater.DEFAULT_COMPRESSION` (6); Kafka `compression.gzip.level`. */
   gzipLevel: 6,
   /** zstd level: Kafka's `compression.zstd.level` default. */
-  zstdLevel: 3,
-  /**
-   * Inputs smaller than this are compressed and decompressed inline by the async forms.
-   * Measured on the 2-core machine of this repository (bench figures in the module header of
-   * `bench/micro/compression.bench.ts` and in the comment below `chooseInline`).
-   */
-  asyncThresholdBytes: 64 * 1024
+  zstdLevel: 3
+})
+
+/*
+ * Async forms: inline below a size, libuv's threadpool above it, and never Piscina.
+ *
+ * Measured with `bench/micro/compression-offload.ts` on the 2-core development VM (Node 20,
+ * shared with other jobs: load average 4-7, so medians of 3 runs, +-30% noise). Record-like
+ * JSON input; "busy" is main-thread time per operation (event-loop utilisation), i.e. how long
+ * the event loop could serve nothing else; for sync that is the whole operation.
+ *
+ * | codec / direction  | size    | sync MB/s, busy us | libuv MB/s, busy us | piscina MB/s, busy us |
+ * |--------------------|---------|--------------------|---------------------|-----------------------|
+ * | gzip compress      | 1 KiB   | 33, 31             | 10, 71              | 4, 124                |
+ * | gzip compress      | 16 KiB  | 93, 175            | 118, 55             | 116, 48               |
+ * | gzip compress      | 1 MiB   | 57, 18256          | 101, 976            | 110, 455              |
+ * | gzip compress      | 4 MiB   | 57, 73099          | 54, 1856            | 38, 1925              |
+ * | gzip decompress    | 16 KiB  | 331, 49            | 217, 34             | 248, 37               |
+ * | gzip decompress    | 1 MiB   | 271, 3875          | 708, 812            | 373, 283              |
+ * | snappy compress    | 16 KiB  | 439, 37            | 326, 36             | 146, 55               |
+ * | snappy compress    | 1 MiB   | 247, 4254          | 644, 595            | 463, 381              |
+ * | snappy compress    | 4 MiB   | 101, 41645         | 552, 2419           | 227, 3635             |
+ * | snappy decompress  | 64 KiB  | 495, 132           | 879, 44             | 242, 59               |
+ * | lz4 compress       | 64 KiB  | 750, 87            | 521, 20             | 449, 70               |
+ * | lz4 compress       | 4 MiB   | 174, 24153         | 673, 732            | 160, 2784             |
+ * | lz4 decompress     | 16 KiB  | 2350, 7            | 932, 15             | 274, 49               |
+ * | lz4 decompress     | 1 MiB   | 596, 1761          | 2359, 108           | 983, 245              |
+ * | zstd compress      | 4 KiB   | 63, 65             | 72, 10              | 61, 26                |
+ * | zstd compress      | 1 MiB   | 330, 3173          | 318, 1221           | 225, 914              |
+ * | zstd decompress    | 16 KiB  | 647, 25            | 523, 11             | 231, 37               |
+ * | zstd decompress    | 1 MiB   | 887, 1182          | 1329, 76            | 478, 801              |
+ *
+ * Reading: a libuv round trip costs the main thread 10-70 us, so below roughly 100 us of
+ * codec work inline is cheaper for everyone; above it, inline blocking grows linearly (18 ms
+ * for 1 MiB of gzip, 4 ms for 1 MiB of snappy) while the libuv forms stay around 1 ms per MiB
+ * at worst and mostly far lower. Piscina was never better on throughput (the input is copied
+ * to the worker by structured clone and the two Piscina threads compete with libuv's four
+ * for two cores) and only sometimes lower on busy time, at the price of a copy of every
+ * batch; the native codecs' async entry points need no copies at all. So: per codec, the
+ * largest input whose inline cost is ~100 us on this machine runs inline (decompress sizes
+ * are compressed sizes; record batches inflate 3-5x). gzip is 10x slower than the others,
+ * hence its small thresholds. Piscina stays for whole-segment work (recovery, compaction),
+ * where one task amortises the copy over megabytes of CPU work.
+ */
+/** Inputs up to these sizes (bytes of `data`) run inline in `compress`/`decompress`. */
+export const inlineBytesMax = Object.freeze({
+  compress: Object.freeze({ none: Number.MAX_SAFE_INTEGER, gzip: 4 * 1024, snappy: 32 * 1024, lz4: 32 * 1024, zstd: 16 * 1024 }),
+  decompress: Object.freeze({ none: Number.MAX_SAFE_INTEGER, gzip: 16 * 1024, snappy: 16 * 1024, lz4: 64 * 1024, zstd: 32 * 1024 })
 })
 
 const zstdEncoder = new ZstdEncoder(compressionDefaults.zstdLevel)
@@ -148,43 +190,60 @@ export function decompressSync (codec: CompressionCodec, data: Uint8Array, optio
 
 /** Async form of `compressSync`; same bytes. See the module header for threading and abort. */
 export async function compress (codec: CompressionCodec, data: Uint8Array, options: CompressOptions = {}): Promise<Buffer> {
+  throwIfAborted(options.signal)
+  if (codec === 'none' || data.length <= inlineBytesMax.compress[codec]) return compressSync(codec, data)
+  return await compressOnThreadpool(codec, data, options)
+}
+
+/**
+ * `compress` without the inline shortcut: always runs the codec on libuv's threadpool.
+ * Exposed for measurement and for callers that know their input is large.
+ */
+export async function compressOnThreadpool (codec: CompressionCodec, data: Uint8Array, options: CompressOptions = {}): Promise<Buffer> {
   const { signal } = options
   throwIfAborted(signal)
-  if (codec === 'none' || data.length < compressionDefaults.asyncThresholdBytes) return compressSync(codec, data)
   const input = asBuffer(data)
   switch (codec) {
-    case 'gzip': return await abortable(signal, gzipAsync(input))
+    case 'none': return input
+    case 'gzip': return await abortable(signal, onThreadpool(signal, async () => await gzipAsync(input)))
     case 'snappy': return await abortable(signal, snappyXerialAsync(input, signal))
-    case 'lz4': return await abortable(signal, lz4FrameAsync(input))
-    case 'zstd': return await abortable(signal, zstdEncoder.encode(input))
+    case 'lz4': return await abortable(signal, lz4FrameAsync(input, signal))
+    case 'zstd': return await abortable(signal, onThreadpool(signal, async () => await zstdEncoder.encode(input)))
     default: return unknownCodec(codec)
   }
 }
 
 /** Async form of `decompressSync`; same bytes and errors. */
 export async function decompress (codec: CompressionCodec, data: Uint8Array, options: DecompressOptions = {}): Promise<Buffer> {
+  throwIfAborted(options.signal)
+  if (codec === 'none' || data.length <= inlineBytesMax.decompress[codec]) return decompressSync(codec, data, options)
+  return await decompressOnThreadpool(codec, data, options)
+}
+
+/** `decompress` without the inline shortcut: always runs the codec on libuv's threadpool. */
+export async function decompressOnThreadpool (codec: CompressionCodec, data: Uint8Array, options: DecompressOptions = {}): Promise<Buffer> {
   const { signal } = options
   throwIfAborted(signal)
   const limit = resolveDecompressedBytesMax(options)
-  if (codec === 'none' || data.length < compressionDefaults.asyncThresholdBytes) return decompressSync(codec, data, options)
   const input = asBuffer(data)
   switch (codec) {
+    case 'none': return input
     case 'gzip':
-      return await abortable(signal, guardAsync(codec, limit, gunzipAsync(input, limit)))
+      return await abortable(signal, guardAsync(codec, limit, onThreadpool(signal, async () => await gunzipAsync(input, limit))))
     case 'snappy': {
       const plan = planSnappy(input, limit)
       const work = plan.chunks === undefined
-        ? snappyUncompressAsync(input, { asBuffer: true }, signal).then(toBuffer)
-        : Promise.all(plan.chunks.map(async (chunk) => toBuffer(await snappyUncompressAsync(chunk, { asBuffer: true }, signal))))
+        ? onThreadpool(signal, async () => toBuffer(await snappyUncompressAsync(input, { asBuffer: true })))
+        : Promise.all(plan.chunks.map(async (chunk) => await onThreadpool(signal, async () => toBuffer(await snappyUncompressAsync(chunk, { asBuffer: true })))))
           .then((parts) => concatChunks(parts, plan.uncompressedLength))
       return await abortable(signal, guardAsync(codec, limit, work))
     }
     case 'lz4':
       checkBound(codec, limit, () => scanLz4Frame(input).decompressedBytesBound)
-      return await abortable(signal, guardAsync(codec, limit, lz4DecompressFrameAsync(input)))
+      return await abortable(signal, guardAsync(codec, limit, onThreadpool(signal, async () => await lz4DecompressFrameAsync(input))))
     case 'zstd':
       checkBound(codec, limit, () => scanZstdFrames(input).decompressedBytesBound)
-      return await abortable(signal, guardAsync(codec, limit, zstdDecoder.decode(input)))
+      return await abortable(signal, guardAsync(codec, limit, onThreadpool(signal, async () => await zstdDecoder.decode(input))))
     default: return unknownCodec(codec)
   }
 }
@@ -294,23 +353,76 @@ async function abortable<T> (signal: AbortSignal | undefined, work: Promise<T>):
   }
 }
 
+/*
+ * zlib's one-shot async API works in `chunkSize` slices (16 KiB by default) and comes back to
+ * the main thread after each: 64 round trips for 1 MiB, which measured 5.8 ms of main-thread
+ * time per MiB compressed. Sizing the chunk to the expected output makes it one or two trips.
+ */
+const zlibChunkBytesMin = 16 * 1024
+const zlibChunkBytesMax = 8 * 1024 * 1024
+
+/*
+ * libuv's threadpool (UV_THREADPOOL_SIZE, 4 by default) also runs every fs call and fsync of
+ * the engine, and it is FIFO: 128 snappy chunks of one 4 MiB batch queued ahead of an fsync
+ * would delay it by all of them. So at most half the pool runs compression at a time; further
+ * jobs wait here, in JavaScript, where they do not stand in front of file I/O. The waiting list
+ * is bounded by the caller's own in-flight batches times their chunk count.
+ */
+const threadpoolJobsMax = Math.max(1, Math.floor(threadpoolSize() / 2))
+let threadpoolJobs = 0
+const threadpoolWaiters: Array<() => void> = []
+
+function threadpoolSize (): number {
+  const configured = Number.parseInt(process.env.UV_THREADPOOL_SIZE ?? '', 10)
+  return Number.isSafeInteger(configured) && configured > 0 ? configured : 4
+}
+
+/** Runs `job` (one native async call) when a compression slot of the threadpool is free. */
+async function onThreadpool<T> (signal: AbortSignal | undefined, job: () => Promise<T>): Promise<T> {
+  if (threadpoolJobs < threadpoolJobsMax) {
+    threadpoolJobs++
+  } else {
+    await new Promise<void>((resolve) => { threadpoolWaiters.push(resolve) })
+  }
+  try {
+    throwIfAborted(signal)
+    return await job()
+  } finally {
+    const next = threadpoolWaiters.shift()
+    if (next === undefined) {
+      threadpoolJobs--
+    } else {
+      next()
+    }
+  }
+}
+
 function gzipAsync (input: Buffer): Promise<Buffer> {
+  // Deflate never expands by more than 5 bytes per 16 KiB stored block plus the 18-byte frame.
+  const chunkSize = clamp(input.length + (input.length >>> 12) + 64, zlibChunkBytesMin, zlibChunkBytesMax)
   return new Promise((resolve, reject) => {
-    gzip(input, { level: compressionDefaults.gzipLevel }, (error, result) => { error === null ? resolve(result) : reject(error) })
+    gzip(input, { level: compressionDefaults.gzipLevel, chunkSize }, (error, result) => { error === null ? resolve(result) : reject(error) })
   })
 }
 
 function gunzipAsync (input: Buffer, limit: number): Promise<Buffer> {
+  // Record batches inflate 2-8x; a guess too small costs extra trips, not correctness.
+  const chunkSize = clamp(Math.min(limit, input.length * 4), zlibChunkBytesMin, zlibChunkBytesMax)
   return new Promise((resolve, reject) => {
-    gunzip(input, { maxOutputLength: limit }, (error, result) => { error === null ? resolve(result) : reject(error) })
+    gunzip(input, { maxOutputLength: limit, chunkSize }, (error, result) => { error === null ? resolve(result) : reject(error) })
   })
+}
+
+function clamp (value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, value))
 }
 
 /** xerial framing with its 32 KiB chunks compressed in parallel on the threadpool. */
 async function snappyXerialAsync (input: Buffer, signal: AbortSignal | undefined): Promise<Buffer> {
   const work: Array<Promise<Buffer>> = []
   for (let start = 0; start < input.length; start += xerialChunkBytes) {
-    work.push(snappyCompressAsync(input.subarray(start, Math.min(input.length, start + xerialChunkBytes)), undefined, signal))
+    const chunk = input.subarray(start, Math.min(input.length, start + xerialChunkBytes))
+    work.push(onThreadpool(signal, async () => await snappyCompressAsync(chunk)))
   }
   const blocks = await Promise.all(work)
   let total = xerialHeaderBytes
@@ -329,10 +441,11 @@ async function snappyXerialAsync (input: Buffer, signal: AbortSignal | undefined
 const lz4Header = lz4JavaFrameHeader()
 
 /** Java-parameter LZ4 frame with its 64 KiB blocks compressed in parallel on the threadpool. */
-async function lz4FrameAsync (input: Buffer): Promise<Buffer> {
+async function lz4FrameAsync (input: Buffer, signal: AbortSignal | undefined): Promise<Buffer> {
   const work: Array<Promise<Buffer>> = []
   for (let start = 0; start < input.length; start += lz4JavaBlockBytes) {
-    work.push(lz4BlockCompressAsync(input.subarray(start, Math.min(input.length, start + lz4JavaBlockBytes))))
+    const block = input.subarray(start, Math.min(input.length, start + lz4JavaBlockBytes))
+    work.push(onThreadpool(signal, async () => await lz4BlockCompressAsync(block)))
   }
   const prefixed = await Promise.all(work)
   let total = lz4Header.length + 4

@@ -3,8 +3,8 @@ import { fc, test } from '@fast-check/vitest'
 import { gunzipSync } from 'node:zlib'
 import { createRequire } from 'node:module'
 import {
-  codecFromAttributes, compress, compressionAttribute, compressionCodecIds, compressionDefaults, compressSync,
-  decompress, decompressSync, type CompressionCodec
+  codecFromAttributes, compress, compressionAttribute, compressionCodecIds, compressionDefaults, compressOnThreadpool, compressSync,
+  decompress, decompressOnThreadpool, decompressSync, inlineBytesMax, type CompressionCodec
 } from '../../src/io/compression.js'
 import { isSluiceError } from '../../src/core/errors.js'
 import { incompressibleBytes, recordLikeBytes } from './compression-fixtures.js'
@@ -119,6 +119,43 @@ describe('async forms', () => {
     const compressed = await compress(codec, data)
     expect(compressed.equals(synced)).toBe(true)
     expect((await decompress(codec, compressed)).equals(data)).toBe(true)
+  })
+
+  it.each(compressingCodecs)('%s gives the same bytes just below, at and above its inline thresholds', async (codec) => {
+    const compressLimit = inlineBytesMax.compress[codec]
+    for (const size of [compressLimit, compressLimit + 1]) {
+      const data = input(size, true, size)
+      expect((await compress(codec, data)).equals(compressSync(codec, data))).toBe(true)
+    }
+    // Find record-like inputs whose compressed size straddles the decompress threshold.
+    const decompressLimit = inlineBytesMax.decompress[codec]
+    const plain = input(decompressLimit * 8, false, 3)
+    for (const size of [decompressLimit - 100, decompressLimit + 1, decompressLimit + 100]) {
+      const compressed = compressSync(codec, plain.subarray(0, size))
+      expect((await decompress(codec, compressed)).equals(plain.subarray(0, size))).toBe(true)
+    }
+  })
+
+  it('the threadpool forms equal the sync forms for small inputs too, and for none', async () => {
+    for (const codec of codecs) {
+      for (const size of [0, 1, 100]) {
+        const data = input(size, true, size + 7)
+        const compressed = await compressOnThreadpool(codec, data)
+        expect(compressed.equals(compressSync(codec, data))).toBe(true)
+        expect((await decompressOnThreadpool(codec, compressed)).equals(data)).toBe(true)
+      }
+    }
+  })
+
+  it('many concurrent large operations all complete with the right bytes (threadpool slots are handed over)', async () => {
+    const jobs = Array.from({ length: 24 }, async (_, index) => {
+      const codec = compressingCodecs[index % compressingCodecs.length]!
+      const data = input(300_000 + index * 1000, index % 3 !== 0, index)
+      const compressed = await compress(codec, data)
+      expect(compressed.equals(compressSync(codec, data))).toBe(true)
+      return (await decompress(codec, compressed)).equals(data)
+    })
+    expect(await Promise.all(jobs)).toEqual(Array.from({ length: 24 }, () => true))
   })
 
   it.each(compressingCodecs)('%s async rejects corrupt large input with CORRUPT_MESSAGE', async (codec) => {
