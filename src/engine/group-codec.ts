@@ -119,7 +119,9 @@ export class GroupCodecReader {
   /** A copy, so decoded values never pin the caller's (possibly pooled) buffer. */
   #copy (length: number): Uint8Array {
     this.#need(length)
-    const copy = this.#bytes.slice(this.#position, this.#position + length)
+    // Not `slice`: on a Buffer input that returns a view, not a copy.
+    const copy = new Uint8Array(length)
+    copy.set(this.#bytes.subarray(this.#position, this.#position + length))
     this.#position += length
     return copy
   }

@@ -41,6 +41,13 @@ export interface MemoryOffsetStoreOptions {
 
 export const memoryOffsetStoreDefaults = Object.freeze({ recordCountMax: 100_000 })
 
+/** An explicit copy (Buffer#slice would return a view). */
+function copyBytes (bytes: Uint8Array): Uint8Array {
+  const copy = new Uint8Array(bytes.byteLength)
+  copy.set(bytes)
+  return copy
+}
+
 function keyText (key: Uint8Array): string {
   let text = ''
   for (let index = 0; index < key.byteLength; index++) text += String.fromCharCode(key[index]!)
@@ -68,7 +75,7 @@ export class MemoryOffsetStore implements OffsetStore {
     const lengthBefore = log.length
     // Copies: the caller may reuse its buffers once the append resolves.
     for (const record of records) {
-      log.push({ key: record.key.slice(), value: record.value === null ? null : record.value.slice(), timestamp: record.timestamp })
+      log.push({ key: copyBytes(record.key), value: record.value === null ? null : copyBytes(record.value), timestamp: record.timestamp })
     }
     if (log.length <= this.#recordCountMax) return
     try {
