@@ -1,0 +1,418 @@
+/**
+ * The engine: one data directory's topics, partition logs, group coordinator and background
+ * tasks behind one object. The embedded client (src/client) and the Kafka broker (src/kafka)
+ * are two faces of these same calls, so a batch produced in-process and one arriving in a
+ * ProduceRequest take the same path (`append`).
+ *
+ * Owns, in opening order (closed in reverse):
+ *   TopicRegistry  topics.json: names, partition counts, configs
+ *   LogManager     every `<topic>-<partition>` directory, checkpoints, clean-shutdown marker
+ *   GroupCoordinator  groups and committed offsets, persisted in `__consumer_offsets`
+ *   RetentionTask  deletes old segments in the background
+ *
+ * Long polls: a reader that is caught up waits on `waitForData`; every acknowledged append
+ * wakes the waiters of its partition in the same tick, so no polling loop sits anywhere.
+ *
+ * Concurrency: single-threaded (the event loop); any number of calls may be outstanding.
+ */
+import { SluiceError } from '../core/errors.js'
+import type { FileSystem } from '../io/file-system.js'
+import { nodeFileSystem } from '../io/file-system.js'
+import { batchesIn } from '../io/record-batch-view.js'
+import { cleanablePartitionLog, exclusive } from './cleanable-log.js'
+import { GroupCoordinator } from './group-coordinator.js'
+import type { GroupCoordinatorOptions } from './group-coordinator.js'
+import { LogManager } from './log-manager.js'
+import { LogOffsetStore } from './log-offset-store.js'
+import { OFFSETS_TOPIC } from './offset-records.js'
+import type { AppendResult, FlushPolicy, PartitionLog, PartitionLogConfig, ReadResult } from './partition-log.js'
+import { RetentionTask, deleteRecords } from './retention.js'
+import type { TopicConfig } from './topic-config.js'
+import type { CreateTopicOptions, TopicDescription } from './topic-registry.js'
+import { TopicRegistry } from './topic-registry.js'
+
+export interface EngineOptions {
+  /** The data directory, created when missing. */
+  dataDir: string
+  /**
+   * When appends reach the disk. 'always': every acknowledged append is covered by
+   * fdatasync (group commit); 'interval': fdatasync every `flush.ms`; 'never': leave it to the
+   * OS. @defaultValue 'interval'
+   */
+  flush?: FlushPolicy
+  /** Create a topic on first produce or fetch. Kafka: `auto.create.topics.enable`. @defaultValue true */
+  autoCreateTopics?: boolean
+  /** Partitions of an auto-created topic. Kafka: `num.partitions`. @defaultValue 1 */
+  numPartitions?: number
+  /** Partitions of `__consumer_offsets`. Kafka: `offsets.topic.num.partitions`. @defaultValue 50 */
+  offsetsTopicPartitions?: number
+  /** Group coordinator settings (timeouts, sizes). */
+  groups?: Omit<GroupCoordinatorOptions, 'store' | 'offsetsTopicNumPartitions'>
+  /** Kafka: `log.retention.check.interval.ms`. @defaultValue 300000 */
+  retentionCheckIntervalMs?: number
+  /** File descriptors kept open at most. @defaultValue 1000 */
+  maxOpenFiles?: number
+  /** File operations; tests pass a fault-injecting one. */
+  fs?: FileSystem
+}
+
+export const engineDefaults = Object.freeze({
+  flush: 'interval' as FlushPolicy,
+  autoCreateTopics: true,
+  numPartitions: 1,
+  offsetsTopicPartitions: 50,
+  retentionCheckIntervalMs: 300_000,
+  maxOpenFiles: 1000
+})
+
+const optionKeys = new Set(['dataDir', 'flush', 'autoCreateTopics', 'numPartitions', 'offsetsTopicPartitions', 'groups', 'retentionCheckIntervalMs', 'maxOpenFiles', 'fs'])
+
+export interface TopicPartition {
+  topic: string
+  partition: number
+}
+
+export interface FetchWait extends TopicPartition {
+  /** Wake when the high watermark passes this offset. */
+  offset: number
+}
+
+/** Offsets a ListOffsets-style lookup answers. */
+export const LATEST_TIMESTAMP = -1
+export const EARLIEST_TIMESTAMP = -2
+export const MAX_TIMESTAMP = -3
+
+export interface ListedOffset {
+  offset: number
+  timestamp: number
+}
+
+function partitionKey (topic: string, partition: number): string { return `${topic}\u0000${partition}` }
+
+function logConfigOf (config: Readonly<TopicConfig>): Partial<PartitionLogConfig> {
+  return {
+    segmentBytes: config.segmentBytes,
+    segmentMs: config.segmentMs,
+    segmentIndexBytes: config.segmentIndexBytes,
+    indexIntervalBytes: config.indexIntervalBytes,
+    maxMessageBytes: config.maxMessageBytes,
+    flushMessages: config.flushMessages,
+    flushMs: config.flushMs
+  }
+}
+
+export function resolveEngineOptions (options: EngineOptions): Readonly<Required<Omit<EngineOptions, 'groups' | 'fs'>> & Pick<EngineOptions, 'groups'> & { fs: FileSystem }> {
+  if (typeof options !== 'object' || options === null) throw new SluiceError('SLUICE_INVALID_OPTION', 'engine options must be an object')
+  for (const key of Object.keys(options)) {
+    if (!optionKeys.has(key)) throw new SluiceError('SLUICE_INVALID_OPTION', `unknown engine option ${key}`)
+  }
+  if (typeof options.dataDir !== 'string' || options.dataDir.length === 0) throw new SluiceError('SLUICE_INVALID_OPTION', 'dataDir must be a non-empty path')
+  const resolved = { ...engineDefaults, ...options, fs: options.fs ?? nodeFileSystem }
+  if (!['always', 'interval', 'never'].includes(resolved.flush)) {
+    throw new SluiceError('SLUICE_INVALID_OPTION', `flush must be 'always', 'interval' or 'never', got ${String(resolved.flush)}`)
+  }
+  for (const [name, low] of [['numPartitions', 1], ['offsetsTopicPartitions', 1], ['retentionCheckIntervalMs', 1], ['maxOpenFiles', 4]] as const) {
+    const value = resolved[name]
+    if (!Number.isSafeInteger(value) || value < low) throw new SluiceError('SLUICE_INVALID_OPTION', `${name} must be an integer >= ${low}, got ${String(value)}`)
+  }
+  return Object.freeze(resolved)
+}
+
+interface DataWaiter {
+  keys: string[]
+  wake: () => void
+}
+
+export class Engine {
+  readonly options: ReturnType<typeof resolveEngineOptions>
+  topics!: TopicRegistry
+  logs!: LogManager
+  groups!: GroupCoordinator
+  private retention!: RetentionTask
+  private readonly waitersByPartition = new Map<string, Set<DataWaiter>>()
+  private readonly retentionEntries = new Map<string, () => void>()
+  private closePromise: Promise<void> | undefined
+
+  private constructor (options: EngineOptions) {
+    this.options = resolveEngineOptions(options)
+  }
+
+  static async open (options: EngineOptions): Promise<Engine> {
+    const engine = new Engine(options)
+    await engine.load()
+    return engine
+  }
+
+  private async load (): Promise<void> {
+    const { dataDir, fs, flush } = this.options
+    this.topics = await TopicRegistry.open({
+      dataDirectory: dataDir,
+      fs,
+      hooks: {
+        releasePartitions: async (topic, partitionCount) => { await this.releasePartitions(topic, partitionCount) },
+        configChanged: () => {}
+      }
+    })
+    try {
+      this.logs = await LogManager.open({
+        directory: dataDir,
+        fs,
+        flush,
+        maxOpenFiles: this.options.maxOpenFiles,
+        logConfig: (topic) => {
+          const description = this.topics.find(topic)
+          return description === undefined ? {} : logConfigOf(description.config)
+        }
+      })
+    } catch (error) {
+      await this.topics.close()
+      throw error
+    }
+    this.retention = new RetentionTask({ checkIntervalMs: this.options.retentionCheckIntervalMs, exclusive: exclusive })
+    for (const name of this.topics.list({ includeInternal: true })) {
+      await this.openPartitions(this.topics.describe(name))
+    }
+    this.retention.start()
+    const store = new LogOffsetStore({
+      partitionCount: this.options.offsetsTopicPartitions,
+      ensureTopic: async () => await this.ensureOffsetsTopic(),
+      log: (partition) => this.logs.getLog(OFFSETS_TOPIC, partition),
+      append: async (partition, batch) => await this.append(OFFSETS_TOPIC, partition, batch)
+    })
+    this.groups = await GroupCoordinator.open({ ...this.options.groups, store, offsetsTopicNumPartitions: this.options.offsetsTopicPartitions })
+  }
+
+  private async ensureOffsetsTopic (): Promise<void> {
+    if (this.topics.has(OFFSETS_TOPIC)) return
+    await this.createTopic(OFFSETS_TOPIC, {
+      partitions: this.options.offsetsTopicPartitions,
+      internal: true,
+      configs: { 'cleanup.policy': 'compact', 'segment.bytes': String(100 * 1024 * 1024) }
+    })
+  }
+
+  /** Creates the logs of every partition of a topic that has none yet, and registers them for retention. */
+  private async openPartitions (description: TopicDescription): Promise<void> {
+    for (let partition = 0; partition < description.partitionCount; partition++) {
+      const id = partitionKey(description.name, partition)
+      if (this.retentionEntries.has(id)) continue
+      const log = await this.logs.createLog(description.name, partition)
+      const cleanable = cleanablePartitionLog(log, { fs: this.options.fs, persistLogStartOffset: async () => { await this.logs.checkpoint() } })
+      const remove = this.retention.add({
+        log: cleanable,
+        config: () => this.topics.find(description.name)?.config ?? description.config
+      })
+      this.retentionEntries.set(id, remove)
+    }
+  }
+
+  private async releasePartitions (topic: string, partitionCount: number): Promise<void> {
+    for (let partition = 0; partition < partitionCount; partition++) {
+      const id = partitionKey(topic, partition)
+      this.retentionEntries.get(id)?.()
+      this.retentionEntries.delete(id)
+      await this.logs.deleteLog(topic, partition)
+      this.wakePartition(id)
+    }
+  }
+
+  private ensureOpen (): void {
+    if (this.closePromise !== undefined) throw new SluiceError('SLUICE_CLOSED', 'the engine is closed')
+  }
+
+  // ---- topics ---------------------------------------------------------------------------
+
+  async createTopic (name: string, options: CreateTopicOptions = {}): Promise<TopicDescription> {
+    this.ensureOpen()
+    const description = await this.topics.create(name, options)
+    if (options.validateOnly !== true) await this.openPartitions(description)
+    return description
+  }
+
+  async deleteTopic (name: string): Promise<void> {
+    this.ensureOpen()
+    if (name.startsWith('__')) throw new SluiceError('INVALID_TOPIC_EXCEPTION', `topic ${name} is internal and cannot be deleted`)
+    await this.topics.delete(name)
+  }
+
+  async createPartitions (name: string, totalCount: number, options: { validateOnly?: boolean } = {}): Promise<TopicDescription> {
+    this.ensureOpen()
+    const description = await this.topics.createPartitions(name, totalCount, options)
+    if (options.validateOnly !== true) await this.openPartitions(description)
+    return description
+  }
+
+  /**
+   * The topic's description; creates it when auto-creation is on and `autoCreate` is not
+   * false. Unknown topic otherwise: UNKNOWN_TOPIC_OR_PARTITION.
+   */
+  async topic (name: string, options: { autoCreate?: boolean } = {}): Promise<TopicDescription> {
+    this.ensureOpen()
+    const found = this.topics.find(name)
+    if (found !== undefined) return found
+    if (options.autoCreate === false || !this.options.autoCreateTopics || name.startsWith('__')) {
+      throw new SluiceError('UNKNOWN_TOPIC_OR_PARTITION', `topic ${name} does not exist`)
+    }
+    try {
+      return await this.createTopic(name, { partitions: this.options.numPartitions })
+    } catch (error) {
+      // Two auto-creations of one name race: the loser sees the winner's topic.
+      const created = this.topics.find(name)
+      if (created !== undefined) return created
+      throw error
+    }
+  }
+
+  /** The log of a partition of an existing topic. */
+  partitionLog (topic: string, partition: number): PartitionLog {
+    this.ensureOpen()
+    const description = this.topics.find(topic)
+    if (description === undefined) throw new SluiceError('UNKNOWN_TOPIC_OR_PARTITION', `topic ${topic} does not exist`)
+    if (!Number.isInteger(partition) || partition < 0 || partition >= description.partitionCount) {
+      throw new SluiceError('UNKNOWN_TOPIC_OR_PARTITION', `topic ${topic} has no partition ${partition} (it has ${description.partitionCount})`)
+    }
+    const log = this.logs.getLog(topic, partition)
+    if (log === undefined) throw new SluiceError('UNKNOWN_TOPIC_OR_PARTITION', `partition ${topic}-${partition} is not open`)
+    return log
+  }
+
+  // ---- the one append path --------------------------------------------------------------
+
+  /**
+   * Appends one RecordBatch v2 to a partition and wakes its waiting readers once the batch is
+   * readable. Resolves with the offsets assigned and the durability reached.
+   */
+  async append (topic: string, partition: number, batch: Uint8Array): Promise<AppendResult> {
+    const log = this.partitionLog(topic, partition)
+    const result = await log.append(batch)
+    this.wakePartition(partitionKey(topic, partition))
+    return result
+  }
+
+  // ---- reads ----------------------------------------------------------------------------
+
+  /** Stored batches from `offset` (at least one whole batch when any is readable). */
+  async read (topic: string, partition: number, offset: number, maxBytes?: number): Promise<ReadResult> {
+    const log = this.partitionLog(topic, partition)
+    return await log.read(offset, maxBytes === undefined ? {} : { maxBytes })
+  }
+
+  /**
+   * Resolves once any of the partitions has readable data at or past its offset, after
+   * `maxWaitMs`, on abort, or when a partition goes away. Never rejects for a timeout: the
+   * caller reads and finds what there is.
+   */
+  async waitForData (partitions: readonly FetchWait[], maxWaitMs: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted === true) return
+    for (const wait of partitions) {
+      const log = this.logs.getLog(wait.topic, wait.partition)
+      if (log === undefined || log.highWatermark > wait.offset || log.logStartOffset > wait.offset) return
+    }
+    if (maxWaitMs <= 0) return
+    await new Promise<void>((resolve) => {
+      const keys = partitions.map((wait) => partitionKey(wait.topic, wait.partition))
+      let timer: NodeJS.Timeout | undefined
+      const waiter: DataWaiter = {
+        keys,
+        wake: () => {
+          for (const key of keys) this.waitersByPartition.get(key)?.delete(waiter)
+          if (timer !== undefined) clearTimeout(timer)
+          signal?.removeEventListener('abort', waiter.wake)
+          resolve()
+        }
+      }
+      for (const key of keys) {
+        let set = this.waitersByPartition.get(key)
+        if (set === undefined) {
+          set = new Set()
+          this.waitersByPartition.set(key, set)
+        }
+        set.add(waiter)
+      }
+      timer = setTimeout(waiter.wake, maxWaitMs)
+      signal?.addEventListener('abort', waiter.wake, { once: true })
+    })
+  }
+
+  private wakePartition (key: string): void {
+    const waiters = this.waitersByPartition.get(key)
+    if (waiters === undefined || waiters.size === 0) return
+    this.waitersByPartition.delete(key)
+    for (const waiter of waiters) waiter.wake()
+  }
+
+  /**
+   * Kafka's ListOffsets: LATEST_TIMESTAMP (-1) -> high watermark, EARLIEST_TIMESTAMP (-2) -> log
+   * start offset, MAX_TIMESTAMP (-3) -> the offset of the largest timestamp, t >= 0 -> the first
+   * offset whose timestamp is >= t (offset -1 when none).
+   */
+  async listOffset (topic: string, partition: number, timestamp: number): Promise<ListedOffset> {
+    const log = this.partitionLog(topic, partition)
+    if (timestamp === LATEST_TIMESTAMP) return { offset: log.highWatermark, timestamp: -1 }
+    if (timestamp === EARLIEST_TIMESTAMP) return { offset: log.logStartOffset, timestamp: -1 }
+    if (timestamp === MAX_TIMESTAMP) return await this.maxTimestampOffset(log)
+    if (!Number.isSafeInteger(timestamp) || timestamp < 0) throw new SluiceError('INVALID_REQUEST', `invalid timestamp ${timestamp}`)
+    const found = await log.offsetForTimestamp(timestamp)
+    return found === undefined ? { offset: -1, timestamp: -1 } : found
+  }
+
+  private async maxTimestampOffset (log: PartitionLog): Promise<ListedOffset> {
+    // Bounded scan: one read per batch group until the high watermark; rare (admin tools only).
+    let best: ListedOffset = { offset: -1, timestamp: -1 }
+    let offset = log.logStartOffset
+    while (offset < log.highWatermark) {
+      const { records } = await log.read(offset, { maxBytes: 4 * 1024 * 1024 })
+      if (records.byteLength === 0) break
+      let next = offset
+      for (const batch of batchesIn(records, { verifyCrc: false })) {
+        if (batch.maxTimestamp > best.timestamp) {
+          for (const record of batch) {
+            if (record.timestamp > best.timestamp) best = { offset: record.offset, timestamp: record.timestamp }
+          }
+        }
+        next = batch.nextOffset
+      }
+      if (next <= offset) break
+      offset = next
+    }
+    return best
+  }
+
+  /** Kafka's DeleteRecords: raises the log start offset; returns the new low watermark. */
+  async deleteRecords (topic: string, partition: number, offset: number): Promise<number> {
+    const log = this.partitionLog(topic, partition)
+    const cleanable = cleanablePartitionLog(log, { fs: this.options.fs, persistLogStartOffset: async () => { await this.logs.checkpoint() } })
+    return await exclusive(cleanable, async () => await deleteRecords(cleanable, offset, { scheduler: this.retention.scheduler }))
+  }
+
+  /** Runs one retention pass over every log now (tests and admin tools). */
+  async runRetention (): Promise<void> {
+    this.ensureOpen()
+    await this.retention.runOnce()
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------
+
+  /** Flushes every log, writes checkpoints and the clean-shutdown marker. Idempotent. */
+  close (): Promise<void> {
+    this.closePromise ??= (async () => {
+      for (const waiters of this.waitersByPartition.values()) {
+        for (const waiter of [...waiters]) waiter.wake()
+      }
+      const failures: unknown[] = []
+      const step = async (action: () => Promise<unknown>): Promise<void> => {
+        try { await action() } catch (error) { failures.push(error) }
+      }
+      await step(async () => { await this.groups.close() })
+      await step(async () => { await this.retention.close() })
+      await step(async () => { await this.logs.close() })
+      await step(async () => { await this.topics.close() })
+      if (failures.length > 0) {
+        throw new SluiceError('KAFKA_STORAGE_ERROR', `closing the engine failed: ${failures.map((error) => (error as Error).message).join('; ')}`, { cause: failures[0] })
+      }
+    })()
+    return this.closePromise
+  }
+
+  async [Symbol.asyncDispose] (): Promise<void> { await this.close() }
+}

@@ -1,0 +1,121 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { Engine } from '../../src/engine/engine.js'
+import { encodeRecordBatch } from '../../src/io/record-batch-encoder.js'
+import { batchesIn } from '../../src/io/record-batch-view.js'
+
+let dataDir: string
+
+beforeEach(async () => { dataDir = await mkdtemp(join(tmpdir(), 'sluice-engine-')) })
+afterEach(async () => { await rm(dataDir, { recursive: true, force: true }) })
+
+function batchOf (values: string[]): Buffer {
+  return encodeRecordBatch({ records: values.map((value) => ({ key: null, value })) })
+}
+
+function valuesOf (bytes: Uint8Array): string[] {
+  const values: string[] = []
+  for (const batch of batchesIn(bytes)) for (const record of batch) values.push(Buffer.from(record.value!).toString())
+  return values
+}
+
+describe('Engine', () => {
+  test('appends and reads back through one path, across close and reopen', async () => {
+    let engine = await Engine.open({ dataDir })
+    await engine.createTopic('orders', { partitions: 3 })
+    const first = await engine.append('orders', 1, batchOf(['a', 'b']))
+    const second = await engine.append('orders', 1, batchOf(['c']))
+    expect([first.baseOffset, first.lastOffset, second.baseOffset]).toEqual([0, 1, 2])
+    await engine.close()
+
+    engine = await Engine.open({ dataDir })
+    expect(engine.topics.describe('orders').partitionCount).toBe(3)
+    const { records, highWatermark } = await engine.read('orders', 1, 0)
+    expect(highWatermark).toBe(3)
+    expect(valuesOf(records)).toEqual(['a', 'b', 'c'])
+    await engine.close()
+  })
+
+  test('unknown topics fail with UNKNOWN_TOPIC_OR_PARTITION unless auto-creation is on', async () => {
+    const engine = await Engine.open({ dataDir, autoCreateTopics: false })
+    await expect(engine.topic('missing')).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC_OR_PARTITION', kafkaCode: 3 })
+    expect(() => engine.partitionLog('missing', 0)).toThrow(expect.objectContaining({ code: 'UNKNOWN_TOPIC_OR_PARTITION' }))
+    await engine.close()
+
+    const autoEngine = await Engine.open({ dataDir, numPartitions: 4 })
+    expect((await autoEngine.topic('fresh')).partitionCount).toBe(4)
+    await expect(autoEngine.append('fresh', 4, batchOf(['x']))).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC_OR_PARTITION' })
+    await autoEngine.close()
+  })
+
+  test('a waiting reader wakes as soon as an append is acknowledged', async () => {
+    const engine = await Engine.open({ dataDir })
+    await engine.createTopic('events')
+    const started = performance.now()
+    const waiting = engine.waitForData([{ topic: 'events', partition: 0, offset: 0 }], 10_000)
+    setTimeout(() => { void engine.append('events', 0, batchOf(['wake'])) }, 20)
+    await waiting
+    const waited = performance.now() - started
+    expect(waited).toBeLessThan(5_000)
+    expect(engine.partitionLog('events', 0).highWatermark).toBe(1)
+    await engine.close()
+  })
+
+  test('waitForData returns after maxWaitMs when nothing arrives', async () => {
+    const engine = await Engine.open({ dataDir })
+    await engine.createTopic('quiet')
+    const started = performance.now()
+    await engine.waitForData([{ topic: 'quiet', partition: 0, offset: 0 }], 50)
+    expect(performance.now() - started).toBeGreaterThanOrEqual(45)
+    await engine.close()
+  })
+
+  test('committed offsets persist in __consumer_offsets across reopen', async () => {
+    let engine = await Engine.open({ dataDir, offsetsTopicPartitions: 3 })
+    await engine.createTopic('t', { partitions: 2 })
+    await engine.groups.commitOffsets({
+      groupId: 'g1',
+      generationId: -1,
+      memberId: '',
+      groupInstanceId: null,
+      offsets: [{ topic: 't', partition: 0, offset: 42, leaderEpoch: -1, metadata: 'm' }, { topic: 't', partition: 1, offset: 7, leaderEpoch: -1, metadata: null }]
+    })
+    expect(engine.topics.has('__consumer_offsets')).toBe(true)
+    await engine.close()
+
+    engine = await Engine.open({ dataDir, offsetsTopicPartitions: 3 })
+    const fetched = engine.groups.fetchOffsets('g1', null)
+    const offsets = fetched.flatMap((topic) => topic.partitions.map((partition) => [topic.topic, partition.partition, partition.offset]))
+    expect(offsets.sort()).toEqual([['t', 0, 42], ['t', 1, 7]])
+    await engine.close()
+  })
+
+  test('list offsets by earliest, latest and timestamp; delete records raises the start', async () => {
+    const engine = await Engine.open({ dataDir })
+    await engine.createTopic('ts')
+    for (let index = 0; index < 5; index++) {
+      await engine.append('ts', 0, encodeRecordBatch({ records: [{ value: `v${index}`, timestamp: 1_000 + index * 100 }] }))
+    }
+    expect(await engine.listOffset('ts', 0, -2)).toMatchObject({ offset: 0 })
+    expect(await engine.listOffset('ts', 0, -1)).toMatchObject({ offset: 5 })
+    expect(await engine.listOffset('ts', 0, 1_250)).toMatchObject({ offset: 3, timestamp: 1_300 })
+    expect(await engine.listOffset('ts', 0, 9_999)).toMatchObject({ offset: -1 })
+    expect(await engine.listOffset('ts', 0, -3)).toMatchObject({ offset: 4, timestamp: 1_400 })
+    expect(await engine.deleteRecords('ts', 0, 2)).toBe(2)
+    expect(await engine.listOffset('ts', 0, -2)).toMatchObject({ offset: 2 })
+    await expect(engine.read('ts', 0, 1)).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE' })
+    await engine.close()
+  })
+
+  test('deleting a topic removes it; appends to it then fail', async () => {
+    const engine = await Engine.open({ dataDir, autoCreateTopics: false })
+    await engine.createTopic('gone', { partitions: 2 })
+    await engine.append('gone', 0, batchOf(['x']))
+    await engine.deleteTopic('gone')
+    expect(engine.topics.has('gone')).toBe(false)
+    await expect(engine.append('gone', 0, batchOf(['y']))).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC_OR_PARTITION' })
+    await engine.close()
+  })
+})
