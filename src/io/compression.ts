@@ -36,8 +36,8 @@ import { compress as lz4BlockCompressAsync, decompressFrame as lz4DecompressFram
 import { Decoder as ZstdDecoder, Encoder as ZstdEncoder } from '@toondepauw/node-zstd'
 import { SluiceError } from '../core/errors.js'
 import { assertNever } from '../core/assert.js'
-import { isXerialFramed, readXerialChunks, snappyUncompressedLength, writeXerial, writeXerialHeader, xerialChunkBytes, xerialHeaderBytes } from './snappy-xerial.js'
-import { lz4JavaBlockBytes, lz4JavaFrameHeader, scanLz4Frame, writeLz4Frame } from './lz4-frame.js'
+import { assembleXerial, isXerialFramed, readXerialChunks, snappyUncompressedLength, writeXerial, xerialChunksOf } from './snappy-xerial.js'
+import { assembleLz4Frame, lz4JavaBlocks, scanLz4Frame, writeLz4Frame } from './lz4-frame.js'
 import { scanZstdFrames } from './zstd-frame.js'
 
 export type CompressionCodec = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
@@ -417,61 +417,16 @@ function clamp (value: number, min: number, max: number): number {
   return Math.min(max, Math.max(min, value))
 }
 
-/** xerial framing with its 32 KiB chunks compressed in parallel on the threadpool. */
+/** xerial framing with its 32 KiB chunks compressed on the threadpool. */
 async function snappyXerialAsync (input: Buffer, signal: AbortSignal | undefined): Promise<Buffer> {
-  const work: Array<Promise<Buffer>> = []
-  for (let start = 0; start < input.length; start += xerialChunkBytes) {
-    const chunk = input.subarray(start, Math.min(input.length, start + xerialChunkBytes))
-    work.push(onThreadpool(signal, async () => await snappyCompressAsync(chunk)))
-  }
-  const blocks = await Promise.all(work)
-  let total = xerialHeaderBytes
-  for (const block of blocks) total += 4 + block.length
-  const output = Buffer.allocUnsafe(total)
-  writeXerialHeader(output)
-  let position = xerialHeaderBytes
-  for (const block of blocks) {
-    output.writeInt32BE(block.length, position)
-    block.copy(output, position + 4)
-    position += 4 + block.length
-  }
-  return output
+  const blocks = await Promise.all(xerialChunksOf(input).map(async (chunk) => await onThreadpool(signal, async () => await snappyCompressAsync(chunk))))
+  return assembleXerial(blocks)
 }
 
-const lz4Header = lz4JavaFrameHeader()
-
-/** Java-parameter LZ4 frame with its 64 KiB blocks compressed in parallel on the threadpool. */
+/** Java-parameter LZ4 frame with its 64 KiB blocks compressed on the threadpool. */
 async function lz4FrameAsync (input: Buffer, signal: AbortSignal | undefined): Promise<Buffer> {
-  const work: Array<Promise<Buffer>> = []
-  for (let start = 0; start < input.length; start += lz4JavaBlockBytes) {
-    const block = input.subarray(start, Math.min(input.length, start + lz4JavaBlockBytes))
-    work.push(onThreadpool(signal, async () => await lz4BlockCompressAsync(block)))
-  }
-  const prefixed = await Promise.all(work)
-  let total = lz4Header.length + 4
-  for (let index = 0; index < prefixed.length; index++) {
-    const sourceLength = Math.min(lz4JavaBlockBytes, input.length - index * lz4JavaBlockBytes)
-    total += 4 + Math.min(prefixed[index]!.length - 4, sourceLength)
-  }
-  const output = Buffer.allocUnsafe(total)
-  lz4Header.copy(output, 0)
-  let position = lz4Header.length
-  for (let index = 0; index < prefixed.length; index++) {
-    const start = index * lz4JavaBlockBytes
-    const source = input.subarray(start, Math.min(input.length, start + lz4JavaBlockBytes))
-    const compressed = prefixed[index]!.subarray(4)
-    if (compressed.length >= source.length) {
-      output.writeUInt32LE((source.length | 0x80000000) >>> 0, position)
-      source.copy(output, position + 4)
-      position += 4 + source.length
-    } else {
-      output.writeUInt32LE(compressed.length, position)
-      compressed.copy(output, position + 4)
-      position += 4 + compressed.length
-    }
-  }
-  output.writeUInt32LE(0, position)
-  return output
+  const blocks = await Promise.all(lz4JavaBlocks(input).map(async (block) => await onThreadpool(signal, async () => await lz4BlockCompressAsync(block))))
+  return assembleLz4Frame(input, blocks)
 }
 
 function concatChunks (parts: Buffer[], expectedLength: number): Buffer {

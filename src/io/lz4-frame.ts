@@ -62,27 +62,42 @@ const javaHeader = lz4JavaFrameHeader()
 
 /** Compresses `data` into one LZ4 frame with Java's parameters (see module header). */
 export function writeLz4Frame (data: Uint8Array): Buffer {
-  const input = Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+  const blocks = lz4JavaBlocks(data).map((block) => lz4BlockCompressSync(Buffer.from(block.buffer, block.byteOffset, block.byteLength)))
+  return assembleLz4Frame(data, blocks)
+}
+
+/** `data` cut into the 64 KiB blocks of a Java-parameter frame (views, no copy). */
+export function lz4JavaBlocks (data: Uint8Array): Uint8Array[] {
   const blocks: Uint8Array[] = []
-  const flags: boolean[] = []
+  for (let start = 0; start < data.length; start += lz4JavaBlockBytes) {
+    blocks.push(data.subarray(start, Math.min(data.length, start + lz4JavaBlockBytes)))
+  }
+  return blocks
+}
+
+/**
+ * Assembles the frame from `data` and, for each of its `lz4JavaBlocks`, the output of
+ * lz4-napi's block compressor (size-prefixed). A block that did not shrink is stored.
+ */
+export function assembleLz4Frame (data: Uint8Array, prefixedBlocks: readonly Uint8Array[]): Buffer {
+  const sources = lz4JavaBlocks(data)
+  if (sources.length !== prefixedBlocks.length) throw new RangeError(`${prefixedBlocks.length} compressed blocks for ${sources.length} source blocks`)
+  const chosen: Array<{ bytes: Uint8Array, stored: boolean }> = []
   let total = javaHeader.length + 4
-  for (let start = 0; start < input.length; start += lz4JavaBlockBytes) {
-    const chunk = input.subarray(start, Math.min(input.length, start + lz4JavaBlockBytes))
-    const prefixed = lz4BlockCompressSync(chunk)
-    const compressed = prefixed.subarray(sizePrefixBytes)
-    const stored = compressed.length >= chunk.length
-    blocks.push(stored ? chunk : compressed)
-    flags.push(stored)
-    total += 4 + (stored ? chunk.length : compressed.length)
+  for (let index = 0; index < sources.length; index++) {
+    const source = sources[index]!
+    const compressed = prefixedBlocks[index]!.subarray(sizePrefixBytes)
+    const stored = compressed.length >= source.length
+    chosen.push({ bytes: stored ? source : compressed, stored })
+    total += 4 + (stored ? source.length : compressed.length)
   }
   const output = Buffer.allocUnsafe(total)
   javaHeader.copy(output, 0)
   let position = javaHeader.length
-  for (let index = 0; index < blocks.length; index++) {
-    const block = blocks[index]!
-    output.writeUInt32LE(flags[index] === true ? (block.length | uncompressedBlockFlag) >>> 0 : block.length, position)
-    output.set(block, position + 4)
-    position += 4 + block.length
+  for (const block of chosen) {
+    output.writeUInt32LE(block.stored ? (block.bytes.length | uncompressedBlockFlag) >>> 0 : block.bytes.length, position)
+    output.set(block.bytes, position + 4)
+    position += 4 + block.bytes.length
   }
   output.writeUInt32LE(0, position)
   return output

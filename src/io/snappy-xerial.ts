@@ -120,17 +120,26 @@ export function readXerialChunks (data: Uint8Array): { chunks: XerialChunk[], un
  * (a raw snappy block compressor). Returns one Buffer holding the whole stream.
  */
 export function writeXerial (data: Uint8Array, compressBlock: (chunk: Uint8Array) => Uint8Array): Buffer {
-  const parts: Uint8Array[] = []
-  let total = xerialHeaderBytes
+  return assembleXerial(xerialChunksOf(data).map(compressBlock))
+}
+
+/** `data` cut into the 32 KiB chunks of a xerial stream (views, no copy). */
+export function xerialChunksOf (data: Uint8Array): Uint8Array[] {
+  const chunks: Uint8Array[] = []
   for (let start = 0; start < data.length; start += xerialChunkBytes) {
-    const block = compressBlock(data.subarray(start, Math.min(data.length, start + xerialChunkBytes)))
-    parts.push(block)
-    total += 4 + block.length
+    chunks.push(data.subarray(start, Math.min(data.length, start + xerialChunkBytes)))
   }
+  return chunks
+}
+
+/** Header, then `[int32 length][block]` for each raw snappy block, in one Buffer. */
+export function assembleXerial (blocks: readonly Uint8Array[]): Buffer {
+  let total = xerialHeaderBytes
+  for (const block of blocks) total += 4 + block.length
   const output = Buffer.allocUnsafe(total)
   writeXerialHeader(output)
   let position = xerialHeaderBytes
-  for (const block of parts) {
+  for (const block of blocks) {
     output.writeInt32BE(block.length, position)
     output.set(block, position + 4)
     position += 4 + block.length
