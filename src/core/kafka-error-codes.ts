@@ -129,7 +129,16 @@ export const kafkaErrors = {
   INVALID_RECORD_STATE: { code: 121, retriable: false },
   SHARE_SESSION_NOT_FOUND: { code: 122, retriable: true },
   INVALID_SHARE_SESSION_EPOCH: { code: 123, retriable: true },
-  FENCED_STATE_EPOCH: { code: 124, retriable: false }
+  FENCED_STATE_EPOCH: { code: 124, retriable: false },
+  INVALID_VOTER_KEY: { code: 125, retriable: false },
+  DUPLICATE_VOTER: { code: 126, retriable: false },
+  VOTER_NOT_FOUND: { code: 127, retriable: false },
+  INVALID_REGULAR_EXPRESSION: { code: 128, retriable: false },
+  REBOOTSTRAP_REQUIRED: { code: 129, retriable: false },
+  STREAMS_INVALID_TOPOLOGY: { code: 130, retriable: false },
+  STREAMS_INVALID_TOPOLOGY_EPOCH: { code: 131, retriable: false },
+  STREAMS_TOPOLOGY_FENCED: { code: 132, retriable: false },
+  SHARE_SESSION_LIMIT_REACHED: { code: 133, retriable: true }
 } as const
 
 export type KafkaErrorName = keyof typeof kafkaErrors
