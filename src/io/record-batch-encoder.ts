@@ -85,6 +85,12 @@ export interface RecordBatchFields {
   isTransactional?: boolean
   /** @defaultValue false */
   isControl?: boolean
+  /**
+   * Sets attribute bit 6 (KIP-534): baseTimestamp is the delete horizon the log cleaner chose,
+   * and record timestamps stay relative to it. Pass the horizon as `baseTimestamp`.
+   * @defaultValue false
+   */
+  hasDeleteHorizon?: boolean
   /** @defaultValue -1 (not idempotent) */
   producerId?: number
   /** @defaultValue -1 */
@@ -158,6 +164,7 @@ function resolveFields (input: RecordBatchFields): ResolvedFields {
   else if (timestampType !== 'CreateTime') throw invalid(`timestampType must be CreateTime or LogAppendTime, got ${String(timestampType)}`)
   if (input.isTransactional === true) attributes |= BatchAttribute.transactional
   if (input.isControl === true) attributes |= BatchAttribute.control
+  if (input.hasDeleteHorizon === true) attributes |= BatchAttribute.deleteHorizon
   return {
     baseOffset: checkSafe('baseOffset', input.baseOffset ?? 0),
     partitionLeaderEpoch: checkInt('partitionLeaderEpoch', input.partitionLeaderEpoch ?? NO_PARTITION_LEADER_EPOCH, -0x80000000, 0x7fffffff),

@@ -266,6 +266,16 @@ describe('roundtrip', () => {
     expect([...RecordBatchView.from(batch)].map((record) => record.timestamp)).toEqual([TS + 99, TS + 99])
   })
 
+  test('a delete-horizon batch keeps record timestamps relative to the horizon', () => {
+    const horizon = TS + 86_400_000
+    const batch = encodeRecordBatch({ hasDeleteHorizon: true, baseTimestamp: horizon, records: [{ key: 'k', value: null, timestamp: TS }] })
+    const view = RecordBatchView.from(batch)
+    expect(view.hasDeleteHorizon).toBe(true)
+    expect(view.baseTimestamp).toBe(horizon)
+    expect(view.maxTimestamp).toBe(TS)
+    expect([...view][0]!.timestamp).toBe(TS)
+  })
+
   test('string keys, values and header values are UTF-8', () => {
     const batch = encodeRecordBatch({ records: [{ key: 'clé', value: 'värde ✓', headers: [{ key: 'ключ', value: 'значение' }], timestamp: TS }] })
     const [record] = [...RecordBatchView.from(batch)]
