@@ -26,8 +26,9 @@
  *   threadpool through the native codecs' own async entry points (and zlib's), so the event
  *   loop is not blocked. The measurements behind that choice are next to `inlineBytesMax`.
  *   The caller must not modify `data` until the promise settles.
- * - An aborted signal rejects with SLUICE_ABORTED at once; work already handed to a libuv
- *   thread runs to completion and its result is dropped (libuv cannot cancel running work).
+ * - An aborted signal rejects with SLUICE_ABORTED at once; jobs still waiting for a threadpool
+ *   slot are skipped, and work already handed to a libuv thread runs to completion with its
+ *   result dropped (libuv cannot cancel running work).
  */
 import { constants as bufferConstants } from 'node:buffer'
 import { gunzip, gunzipSync, gzip, gzipSync } from 'node:zlib'
@@ -81,42 +82,46 @@ export const compressionDefaults = Object.freeze({
  * Async forms: inline below a size, libuv's threadpool above it, and never Piscina.
  *
  * Measured with `bench/micro/compression-offload.ts` on the 2-core development VM (Node 20,
- * shared with other jobs: load average 4-7, so medians of 3 runs, +-30% noise). Record-like
+ * shared with other jobs: load average 4-8 during the runs, so medians of 3 runs, and single
+ * cells are off by up to 2x; the trends below held in every run). Record-like
  * JSON input; "busy" is main-thread time per operation (event-loop utilisation), i.e. how long
  * the event loop could serve nothing else; for sync that is the whole operation.
  *
  * | codec / direction  | size    | sync MB/s, busy us | libuv MB/s, busy us | piscina MB/s, busy us |
  * |--------------------|---------|--------------------|---------------------|-----------------------|
- * | gzip compress      | 1 KiB   | 33, 31             | 10, 71              | 4, 124                |
- * | gzip compress      | 16 KiB  | 93, 175            | 118, 55             | 116, 48               |
- * | gzip compress      | 1 MiB   | 57, 18256          | 101, 976            | 110, 455              |
- * | gzip compress      | 4 MiB   | 57, 73099          | 54, 1856            | 38, 1925              |
- * | gzip decompress    | 16 KiB  | 331, 49            | 217, 34             | 248, 37               |
- * | gzip decompress    | 1 MiB   | 271, 3875          | 708, 812            | 373, 283              |
- * | snappy compress    | 16 KiB  | 439, 37            | 326, 36             | 146, 55               |
- * | snappy compress    | 1 MiB   | 247, 4254          | 644, 595            | 463, 381              |
- * | snappy compress    | 4 MiB   | 101, 41645         | 552, 2419           | 227, 3635             |
- * | snappy decompress  | 64 KiB  | 495, 132           | 879, 44             | 242, 59               |
- * | lz4 compress       | 64 KiB  | 750, 87            | 521, 20             | 449, 70               |
- * | lz4 compress       | 4 MiB   | 174, 24153         | 673, 732            | 160, 2784             |
- * | lz4 decompress     | 16 KiB  | 2350, 7            | 932, 15             | 274, 49               |
- * | lz4 decompress     | 1 MiB   | 596, 1761          | 2359, 108           | 983, 245              |
- * | zstd compress      | 4 KiB   | 63, 65             | 72, 10              | 61, 26                |
- * | zstd compress      | 1 MiB   | 330, 3173          | 318, 1221           | 225, 914              |
- * | zstd decompress    | 16 KiB  | 647, 25            | 523, 11             | 231, 37               |
- * | zstd decompress    | 1 MiB   | 887, 1182          | 1329, 76            | 478, 801              |
+ * | gzip compress      | 1 KiB   | 29, 35             | 9, 73               | 4, 105                |
+ * | gzip compress      | 16 KiB  | 94, 175            | 118, 57             | 77, 56                |
+ * | gzip compress      | 1 MiB   | 29, 36727          | 39, 1120            | 36, 1341              |
+ * | gzip compress      | 4 MiB   | 23, 178888         | 25, 3589            | 16, 3549              |
+ * | gzip decompress    | 16 KiB  | 183, 90            | 350, 44             | 206, 40               |
+ * | gzip decompress    | 1 MiB   | 143, 7324          | 360, 327            | 210, 1424             |
+ * | snappy compress    | 16 KiB  | 154, 106           | 156, 43             | 106, 48               |
+ * | snappy compress    | 1 MiB   | 205, 5109          | 281, 1765           | 227, 877              |
+ * | snappy compress    | 4 MiB   | 109, 38521         | 365, 3837           | 111, 5477             |
+ * | snappy decompress  | 64 KiB  | 1151, 57           | 637, 82             | 549, 46               |
+ * | snappy decompress  | 1 MiB   | 279, 3754          | 676, 1391           | 307, 946              |
+ * | lz4 compress       | 64 KiB  | 867, 76            | 763, 43             | 410, 91               |
+ * | lz4 compress       | 4 MiB   | 191, 21932         | 531, 2829           | 232, 2221             |
+ * | lz4 decompress     | 16 KiB  | 681, 24            | 170, 29             | 114, 42               |
+ * | lz4 decompress     | 1 MiB   | 2062, 509          | 1248, 316           | 868, 796              |
+ * | zstd compress      | 4 KiB   | 100, 41            | 90, 21              | 55, 35                |
+ * | zstd compress      | 1 MiB   | 148, 7105          | 131, 2885           | 233, 1946             |
+ * | zstd decompress    | 16 KiB  | 654, 25            | 328, 33             | 177, 42               |
+ * | zstd decompress    | 1 MiB   | 864, 1214          | 970, 163            | 371, 574              |
  *
- * Reading: a libuv round trip costs the main thread 10-70 us, so below roughly 100 us of
- * codec work inline is cheaper for everyone; above it, inline blocking grows linearly (18 ms
- * for 1 MiB of gzip, 4 ms for 1 MiB of snappy) while the libuv forms stay around 1 ms per MiB
- * at worst and mostly far lower. Piscina was never better on throughput (the input is copied
- * to the worker by structured clone and the two Piscina threads compete with libuv's four
- * for two cores) and only sometimes lower on busy time, at the price of a copy of every
- * batch; the native codecs' async entry points need no copies at all. So: per codec, the
- * largest input whose inline cost is ~100 us on this machine runs inline (decompress sizes
- * are compressed sizes; record batches inflate 3-5x). gzip is 10x slower than the others,
- * hence its small thresholds. Piscina stays for whole-segment work (recovery, compaction),
- * where one task amortises the copy over megabytes of CPU work.
+ * Reading: a libuv round trip costs the main thread 10-90 us, so below roughly 100 us of
+ * codec work inline is cheaper for everyone. Above it, inline blocking grows linearly (20-37 ms
+ * per MiB of gzip, 4-7 ms per MiB of snappy or zstd), while the libuv forms keep the main
+ * thread's share at 0.2-3 ms per MiB (callbacks, frame assembly, GC of the results) and give
+ * the best throughput in most rows. Piscina was better on throughput in one row (zstd 1 MiB,
+ * within the noise) and had lower busy time in a few large rows, but it copies every input
+ * by structured clone and its two threads compete with libuv's for the same two cores; the
+ * native codecs' async entry points need no copy at all. So: per codec and direction, the
+ * largest input whose inline cost is about 100 us here runs inline (decompress thresholds are
+ * compressed sizes; record batches inflate 3-5x), larger ones go to libuv, holding at most
+ * half of its threadpool (see `onThreadpool`). gzip is 5-10x slower than the others, hence
+ * its small thresholds. Piscina stays for whole-segment work (recovery, compaction), where
+ * one task amortises the copy over megabytes of CPU work.
  */
 /** Inputs up to these sizes (bytes of `data`) run inline in `compress`/`decompress`. */
 export const inlineBytesMax = Object.freeze({
@@ -325,8 +330,9 @@ function tooLarge (codec: CompressionCodec, bytes: number, limit: number, cause?
 
 function resolveDecompressedBytesMax (options: DecompressOptions): number {
   const value = options.decompressedBytesMax ?? compressionDefaults.decompressedBytesMax
-  if (!Number.isSafeInteger(value) || value < 0 || value > bufferConstants.MAX_LENGTH) {
-    throw new SluiceError('SLUICE_INVALID_OPTION', `decompressedBytesMax must be an integer in [0, ${bufferConstants.MAX_LENGTH}], got ${String(value)}`)
+  // zlib's maxOutputLength accepts 1 .. buffer.constants.MAX_LENGTH.
+  if (!Number.isSafeInteger(value) || value < 1 || value > bufferConstants.MAX_LENGTH) {
+    throw new SluiceError('SLUICE_INVALID_OPTION', `decompressedBytesMax must be an integer in [1, ${bufferConstants.MAX_LENGTH}], got ${String(value)}`)
   }
   return value
 }
