@@ -44,6 +44,8 @@ export interface CleanableSegment {
 
 /** The seam between a partition log and its cleaners. */
 export interface CleanableLog {
+  /** Identity of the underlying log: the key of the cleaners' mutual exclusion (`exclusive`). */
+  readonly lock: object
   readonly layout: PartitionLayout
   readonly fs: FileSystem
   readonly logStartOffset: number
@@ -97,6 +99,7 @@ export function cleanablePartitionLog (log: PartitionLog, options: CleanablePart
     return found
   }
   return {
+    lock: log,
     layout,
     fs: options.fs,
     get logStartOffset () { return log.logStartOffset },

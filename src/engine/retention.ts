@@ -31,7 +31,7 @@
  */
 import { SluiceError } from '../core/errors.js'
 import { DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, segmentFileStem } from './layout.js'
-import { storage, type CleanableLog, type CleanableSegment } from './cleanable-log.js'
+import { exclusive, storage, type CleanableLog, type CleanableSegment } from './cleanable-log.js'
 import { hasDeletePolicy, type TopicConfig } from './topic-config.js'
 
 /** Why a segment was deleted (first rule that matched), as Kafka reports it. */
@@ -88,14 +88,19 @@ export async function applyRetention (log: CleanableLog, config: RetentionConfig
   })
 }
 
-/** Disk faults surface as KAFKA_STORAGE_ERROR naming the log; SluiceErrors pass as they are. */
+/**
+ * Runs under the log's cleaner lock (compaction of the same log waits); disk faults surface
+ * as KAFKA_STORAGE_ERROR naming the log, SluiceErrors pass as they are.
+ */
 async function storageErrors<T> (log: CleanableLog, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work()
-  } catch (error) {
-    if (error instanceof SluiceError) throw error
-    throw new SluiceError('KAFKA_STORAGE_ERROR', `retention of ${log.layout.directory} failed: ${(error as Error).message}`, { cause: error })
-  }
+  return await exclusive(log.lock, async () => {
+    try {
+      return await work()
+    } catch (error) {
+      if (error instanceof SluiceError) throw error
+      throw new SluiceError('KAFKA_STORAGE_ERROR', `retention of ${log.layout.directory} failed: ${(error as Error).message}`, { cause: error })
+    }
+  })
 }
 
 /**
@@ -253,11 +258,6 @@ export interface RetentionTaskOptions {
   checkIntervalMs?: number
   /** The clock. @defaultValue Date.now */
   clock?: () => number
-  /**
-   * Runs `work` while no other cleaner works on the same log (compaction shares the lock).
-   * @defaultValue runs it directly
-   */
-  exclusive?: <T>(log: CleanableLog, work: () => Promise<T>) => Promise<T>
   /** Called with each run's result and with errors (which never stop the task). */
   onResult?: (log: CleanableLog, result: RetentionResult | SluiceError) => void
 }
@@ -284,7 +284,6 @@ export class RetentionTask {
     this.#options = {
       checkIntervalMs,
       clock: options.clock ?? Date.now,
-      exclusive: options.exclusive ?? (async (_log, work) => await work()),
       onResult: options.onResult
     }
   }
@@ -311,7 +310,7 @@ export class RetentionTask {
     for (const entry of [...this.#logs]) {
       if (this.#closing !== undefined) return
       try {
-        const result = await this.#options.exclusive(entry.log, async () => await applyRetention(entry.log, entry.config(), { now: this.#options.clock(), scheduler: this.scheduler }))
+        const result = await applyRetention(entry.log, entry.config(), { now: this.#options.clock(), scheduler: this.scheduler })
         this.#options.onResult?.(entry.log, result)
       } catch (error) {
         const wrapped = error instanceof SluiceError ? error : new SluiceError('KAFKA_STORAGE_ERROR', `retention of ${entry.log.layout.directory} failed: ${(error as Error).message}`, { cause: error })

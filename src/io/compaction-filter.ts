@@ -21,7 +21,8 @@
  *   and baseTimestamp holds the horizon (record timestamps are stored relative to it, so they
  *   read back unchanged);
  * - none kept: dropped, except the last batch of a producer id, which stays as an empty batch
- *   (header only, Kafka's `writeEmptyHeader`) so the producer's epoch and sequence survive.
+ *   (header only, Kafka's `writeEmptyHeader`) so the producer's epoch and sequence survive,
+ *   and the final batch of a rewritten group (`keepBatchEndingAt`).
  * - control batches (transaction markers) are kept as they are: this cleaner does not yet
  *   remove markers or aborted transactional data (that needs the transaction index).
  */
@@ -42,6 +43,12 @@ export interface CompactionFilterContext {
    * that batch is retained even when it becomes empty.
    */
   lastBatchOffsetOf: (producerId: number) => number
+  /**
+   * The last offset of the final batch of the group being rewritten: that batch is kept (empty
+   * if need be), so the rewritten segment ends exactly where the replaced ones ended and a
+   * crash-time swap-in removes exactly them (see engine/cleanable-log.ts). -1 for none.
+   */
+  keepBatchEndingAt?: number
 }
 
 /** What filtering a run of batches did. */
@@ -140,6 +147,7 @@ export function filterBatch (view: RecordBatchView, context: CompactionFilterCon
   const producerId = view.producerId
   if (retained.length === 0) {
     if (producerId >= 0 && context.lastBatchOffsetOf(producerId) === view.lastOffset) return emptyBatch(view)
+    if (context.keepBatchEndingAt === view.lastOffset) return emptyBatch(view)
     return undefined
   }
   const newHorizon = needsHorizon ? now + context.deleteRetentionMs : horizon

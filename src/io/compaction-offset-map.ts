@@ -23,8 +23,10 @@
  *
  * Invariants: slots has at least twice as many entries as `entriesMax` (load <= 0.5, so linear
  * probing stays short and always finds an empty slot); `count <= entriesMax`;
- * `arenaUsed <= keyBytesMax`; `latestOffset` is the largest offset ever put. Writers: one at a
- * time (the builder); readers: any number once building is done.
+ * `arenaUsed <= keyBytesMax`. `latestOffset` is the map's coverage, set by the builder with
+ * `cover` after each whole batch: every keyed record at or below it was put (or lies in the
+ * already-deduplicated clean section), so "newest for its key" is decidable up to there.
+ * Writers: one at a time (the builder); readers: any number once building is done.
  */
 import { assert } from '../core/assert.js'
 import { SluiceError } from '../core/errors.js'
@@ -97,8 +99,13 @@ export class OffsetMap {
   /** The state to pass to a worker (buffers are shared, the counters copied). */
   get state (): OffsetMapState { return { ...this.#state } }
   get size (): number { return this.#state.count }
-  /** Largest offset put; records past it were not seen by the map and are always kept. */
+  /** The map's coverage: records past it were not seen by the map and are always kept. */
   get latestOffset (): number { return this.#state.latestOffset }
+
+  /** Extends the coverage to `offset` (never shrinks it). */
+  cover (offset: number): void {
+    if (offset > this.#state.latestOffset) this.#state.latestOffset = offset
+  }
 
   /**
    * Records `offset` as the newest for `key`. Returns false (and changes nothing) when the key
@@ -114,7 +121,6 @@ export class OffsetMap {
       if (entry < 0) break
       if (state.hashes[entry] === hash && this.#keyEquals(entry, key)) {
         if (offset > state.offsets[entry]!) state.offsets[entry] = offset
-        if (offset > state.latestOffset) state.latestOffset = offset
         return true
       }
       slot = (slot + 1) & this.#mask
@@ -128,7 +134,6 @@ export class OffsetMap {
     state.arena.set(key, state.arenaUsed)
     state.arenaUsed += key.length
     state.slots[slot] = entry + 1
-    if (offset > state.latestOffset) state.latestOffset = offset
     return true
   }
 

@@ -35,6 +35,9 @@ describe('offset map', () => {
     expect(map.get(key('a'))).toBe(5)
     expect(map.get(key('b'))).toBe(2)
     expect(map.get(key('c'))).toBe(-1)
+    expect(map.latestOffset).toBe(-1)
+    map.cover(5)
+    map.cover(3)
     expect(map.latestOffset).toBe(5)
     expect(map.put(key('c'), 6)).toBe(true)
     expect(map.put(key('d'), 7)).toBe(true)
@@ -70,6 +73,7 @@ describe('compaction filter', () => {
     map.put(key('k1'), 13)
     map.put(key('k2'), 12)
     map.put(key('k3'), 20)
+    map.cover(20)
     const out = concat(filterBatches(batch, context(map)))
     const view = RecordBatchView.from(out)
     expect(view.baseOffset).toBe(10)
@@ -86,6 +90,7 @@ describe('compaction filter', () => {
     const batch = encodeRecordBatch({ baseOffset: 0, records: [{ key: 'a', value: '1', timestamp: 5 }] })
     const map = OffsetMap.create()
     map.put(key('a'), 0)
+    map.cover(0)
     const out = filterBatches(batch, context(map))
     expect(out).toHaveLength(1)
     expect(out[0]!.buffer).toBe(batch.buffer)
@@ -95,6 +100,7 @@ describe('compaction filter', () => {
     const batch = encodeRecordBatch({ baseOffset: 5, records: [{ key: null, value: 'x', timestamp: 1 }, { key: 'a', value: null, timestamp: 2 }] })
     const map = OffsetMap.create()
     map.put(key('a'), 4)
+    map.cover(4)
     const out = concat(filterBatches(batch, context(map)))
     expect(decodeAll(out)).toEqual(decodeAll(batch))
     // The retained tombstone gets its delete horizon, as Kafka sets it on any retained tombstone.
@@ -106,6 +112,7 @@ describe('compaction filter', () => {
     const map = OffsetMap.create()
     map.put(key('a'), 0)
     map.put(key('b'), 1)
+    map.cover(1)
     const first = concat(filterBatches(batch, context(map, { now: 10_000, deleteRetentionMs: 500 })))
     const view = RecordBatchView.from(first)
     expect(view.hasDeleteHorizon).toBe(true)
@@ -127,6 +134,7 @@ describe('compaction filter', () => {
     const two = encodeRecordBatch({ baseOffset: 1, producerId: 9, producerEpoch: 1, baseSequence: 1, records: [{ key: 'a', value: '2', timestamp: 2 }, { key: 'a', value: '3', timestamp: 3 }] })
     const map = OffsetMap.create()
     map.put(key('a'), 5)
+    map.cover(5)
     const out = concat(filterBatches(Buffer.concat([one, two]), context(map, { lastBatchOffsetOf: (pid) => (pid === 9 ? 2 : -1) })))
     const batches = [...batchesIn(out)]
     expect(batches).toHaveLength(1)
@@ -134,15 +142,26 @@ describe('compaction filter', () => {
     expect(batches[0]!.baseTimestamp).toBe(3)
   })
 
+  test('the final batch of a group stays, empty, so the group keeps its end offset', () => {
+    const one = encodeRecordBatch({ baseOffset: 0, records: [{ key: 'a', value: '1', timestamp: 1 }] })
+    const two = encodeRecordBatch({ baseOffset: 1, records: [{ key: 'a', value: '2', timestamp: 2 }, { key: null, value: 'x', timestamp: 3 }] })
+    const map = OffsetMap.create()
+    map.put(key('a'), 9)
+    map.cover(9)
+    const out = [...batchesIn(concat(filterBatches(Buffer.concat([one, two]), context(map, { keepBatchEndingAt: 2 }))))]
+    expect(out.map((batch) => [batch.baseOffset, batch.lastOffset, batch.recordsCount])).toEqual([[1, 2, 0]])
+  })
+
   test('the worker task returns the inline result', async () => {
     const batch = encodeRecordBatch({ baseOffset: 0, compression: 'lz4', records: [{ key: 'a', value: '1', timestamp: 1 }, { key: 'a', value: '2', timestamp: 2 }, { key: 'b', value: null, timestamp: 3 }] })
     const map = OffsetMap.create()
     map.put(key('a'), 1)
     map.put(key('b'), 2)
+    map.cover(2)
     const inline = concat(filterBatches(batch, context(map)))
     const pool = new WorkerPool({ threadsMax: 1 })
     try {
-      const result = await pool.run<CompactionTaskResult>('compaction-task#filter', { bytes: batch, map: map.state, now: 1_000_000, deleteRetentionMs: 1000, producerLastOffsets: [] })
+      const result = await pool.run<CompactionTaskResult>('compaction-task#filter', { bytes: batch, map: map.state, now: 1_000_000, deleteRetentionMs: 1000, producerLastOffsets: [], keepBatchEndingAt: -1 })
       expect(Buffer.from(result.bytes)).toEqual(inline)
       expect(result.stats.recordsKept).toBe(2)
     } finally {

@@ -21,6 +21,8 @@ export interface CompactionTaskPayload {
   deleteRetentionMs: number
   /** [producerId, last offset of its last batch in the log] pairs. */
   producerLastOffsets: Array<[number, number]>
+  /** See `CompactionFilterContext.keepBatchEndingAt`. */
+  keepBatchEndingAt: number
 }
 
 export interface CompactionTaskResult {
@@ -35,7 +37,8 @@ export const filter = sluiceTask((payload: CompactionTaskPayload): CompactionTas
     map: OffsetMap.fromState(payload.map),
     now: payload.now,
     deleteRetentionMs: payload.deleteRetentionMs,
-    lastBatchOffsetOf: (producerId) => lastOffsets.get(producerId) ?? -1
+    lastBatchOffsetOf: (producerId) => lastOffsets.get(producerId) ?? -1,
+    keepBatchEndingAt: payload.keepBatchEndingAt
   }, stats)
   let total = 0
   for (const chunk of chunks) total += chunk.byteLength
