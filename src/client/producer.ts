@@ -1,0 +1,674 @@
+/**
+ * The embedded producer: records in, RecordBatch v2 appends out, through the engine's one
+ * append path.
+ *
+ * Flow: `send` picks a partition per record (partitioner.ts), adds the record to that
+ * partition's open batch (the accumulator) and returns a promise for the whole call. A batch
+ * closes when it reaches `batchSize` bytes, after `lingerMs`, or (lingerMs 0) at the end of the
+ * current event-loop turn; it is then encoded once, straight into one buffer, and appended.
+ * `sendBulk` is the fast path: parallel key/value arrays become batches without any
+ * per-record object.
+ *
+ * Ordering and retries: per partition, batches are appended in the order they closed, at most
+ * `IN_FLIGHT_MAX` at a time (Kafka's `max.in.flight.requests.per.connection` bound for
+ * idempotence). A retriable failure (storage error, full buffer) stops the partition's pipeline,
+ * waits for what is in flight to settle, then re-appends the failed batches in order with
+ * exponential backoff until `deliveryTimeoutMs`. With idempotence (the default) a retried
+ * batch carries the same producer id, epoch and sequence, so the engine answers a batch it
+ * already stored with its original offsets instead of writing it twice.
+ *
+ * Back-pressure: bytes accepted but not yet acknowledged are bounded by `bufferMemory`; `send`
+ * waits for room, and fails with SLUICE_BUFFER_FULL after `maxBlockMs`.
+ *
+ * Concurrency: single-threaded; any number of `send` calls may be outstanding.
+ */
+import { SluiceError, isSluiceError } from '../core/errors.js'
+import type { Engine } from '../engine/engine.js'
+import type { AppendResult } from '../engine/partition-log.js'
+import type { TopicDescription } from '../engine/topic-registry.js'
+import { RecordBatchEncoder } from '../io/record-batch-encoder.js'
+import type { RecordHeaderInput, RecordInput } from '../io/record-batch-encoder.js'
+import { StickyPartitioner, keyedPartition } from './partitioner.js'
+import { resolveProducerOptions } from './producer-options.js'
+import type { Acks, ProducerOptions, ResolvedProducerOptions } from './producer-options.js'
+
+/** Batches appended but not yet acknowledged, per partition (Kafka's idempotence bound). */
+const IN_FLIGHT_MAX = 5
+/** Fixed bytes Kafka counts per record beside key and value (varints, attributes, deltas). */
+const RECORD_OVERHEAD_BYTES = 12
+
+export type MessageBytes = Buffer | Uint8Array | string
+
+export interface Message {
+  key?: MessageBytes | null
+  value: MessageBytes | null
+  headers?: Record<string, MessageBytes | null | undefined>
+  /** Milliseconds since the epoch (CreateTime). @defaultValue now */
+  timestamp?: number
+  /** Overrides the partitioner. */
+  partition?: number
+}
+
+export interface ProducerRecord {
+  topic: string
+  messages: readonly Message[]
+  /** Overrides the producer's `acks` for this call. */
+  acks?: Acks
+}
+
+export interface RecordMetadata {
+  topic: string
+  partition: number
+  /** Offset of the first record of this call in this partition (-1 with acks 0). */
+  baseOffset: number
+  /** Offset of the last record of this call in this partition (-1 with acks 0). */
+  lastOffset: number
+  /** 'flushed' when fdatasync covered it, 'written' when the OS has it, 'sent' with acks 0. */
+  durability: 'flushed' | 'written' | 'sent'
+}
+
+export interface BulkRecords {
+  topic: string
+  /** All records to this partition; otherwise keys (or stickiness) choose. */
+  partition?: number
+  /** null, or one key per value. */
+  keys?: ArrayLike<Uint8Array | null> | null
+  values: ArrayLike<Uint8Array | null>
+  /** One CreateTime per value; @defaultValue now */
+  timestamps?: ArrayLike<number>
+  acks?: Acks
+}
+
+interface Part {
+  resolve: (result: { baseOffset: number, lastOffset: number, durability: 'flushed' | 'written' }) => void
+  reject: (error: unknown) => void
+  /** Index of the call's first record in the batch, and its record count. */
+  first: number
+  count: number
+}
+
+/** The records of one batch, kept so a batch can be re-encoded with a new sequence. */
+interface BatchRecords {
+  keys: Array<Uint8Array | null> | ArrayLike<Uint8Array | null> | null
+  values: Array<Uint8Array | null> | ArrayLike<Uint8Array | null>
+  timestamps: number[] | ArrayLike<number> | undefined
+  /** Set when any record has headers: then the general encoder is used. */
+  general: RecordInput[] | undefined
+  start: number
+  count: number
+}
+
+interface Batch {
+  records: BatchRecords
+  bytes: number
+  parts: Part[]
+  createdMs: number
+  encoded: Uint8Array | undefined
+  attempts: number
+}
+
+interface OpenBatch {
+  keys: Array<Uint8Array | null>
+  values: Array<Uint8Array | null>
+  timestamps: number[]
+  general: RecordInput[] | undefined
+  bytes: number
+  parts: Part[]
+  createdMs: number
+}
+
+function toBytes (value: MessageBytes | null | undefined, what: string): Uint8Array | null {
+  if (value === null || value === undefined) return null
+  if (typeof value === 'string') return Buffer.from(value)
+  if (value instanceof Uint8Array) return value
+  throw new SluiceError('SLUICE_INVALID_OPTION', `${what} must be a Buffer, Uint8Array, string or null`)
+}
+
+function toHeaders (headers: Message['headers']): RecordHeaderInput[] | undefined {
+  if (headers === undefined) return undefined
+  const result: RecordHeaderInput[] = []
+  for (const [key, value] of Object.entries(headers)) {
+    result.push({ key, value: value === undefined ? null : toBytes(value, `header ${key}`) })
+  }
+  return result
+}
+
+/** Per-partition accumulator and ordered sender. */
+class PartitionSender {
+  open: OpenBatch | undefined
+  readonly queue: Batch[] = []
+  inFlight = 0
+  retrying = false
+  nextSequence = 0
+
+  constructor (readonly topic: string, readonly partition: number) {}
+}
+
+interface Waiter { bytes: number, resolve: () => void, reject: (error: unknown) => void, timer: NodeJS.Timeout }
+
+export class Producer {
+  readonly options: Readonly<ResolvedProducerOptions>
+  private readonly engine: Engine
+  private readonly encoder = new RecordBatchEncoder()
+  private readonly sticky: StickyPartitioner
+  private readonly senders = new Map<string, PartitionSender>()
+  private readonly dirty = new Set<PartitionSender>()
+  private lingerTimer: NodeJS.Timeout | undefined
+  private immediate: NodeJS.Immediate | undefined
+  private bufferedBytes = 0
+  private readonly bufferWaiters: Waiter[] = []
+  private readonly settled = new Set<() => void>()
+  private producerId = -1
+  private producerEpoch = -1
+  private idPromise: Promise<void> | undefined
+  private closing: Promise<void> | undefined
+  /** Failures of acks-0 sends, which have nobody to report to. */
+  acksZeroErrors = 0
+
+  constructor (engine: Engine, options: ProducerOptions = {}) {
+    this.engine = engine
+    this.options = resolveProducerOptions(options)
+    this.sticky = new StickyPartitioner(this.options.batchSize)
+  }
+
+  /** Sends records to one topic; resolves per partition touched once acknowledged per `acks`. */
+  async send (record: ProducerRecord): Promise<RecordMetadata[]> {
+    this.ensureOpen()
+    if (typeof record?.topic !== 'string') throw new SluiceError('SLUICE_INVALID_OPTION', 'send needs a topic')
+    if (!Array.isArray(record.messages)) throw new SluiceError('SLUICE_INVALID_OPTION', 'send needs a messages array')
+    const acks = record.acks === undefined ? this.options.acks : resolveAcks(record.acks)
+    const topic = await this.describe(record.topic)
+    await this.ensureProducerId()
+    const maxMessageBytes = topic.config.maxMessageBytes
+    const now = Date.now()
+
+    // Route each message, then add each partition's run in one piece so the call's records
+    // stay contiguous (one metadata entry per partition).
+    const routed = new Map<number, number[]>()
+    const keys: Array<Uint8Array | null> = new Array(record.messages.length)
+    const values: Array<Uint8Array | null> = new Array(record.messages.length)
+    let totalBytes = 0
+    for (let index = 0; index < record.messages.length; index++) {
+      const message = record.messages[index]!
+      if (typeof message !== 'object' || message === null) throw new SluiceError('SLUICE_INVALID_OPTION', `message ${index} must be an object`)
+      const key = toBytes(message.key, 'key')
+      const value = toBytes(message.value, 'value')
+      keys[index] = key
+      values[index] = value
+      const bytes = (key?.byteLength ?? 0) + (value?.byteLength ?? 0) + RECORD_OVERHEAD_BYTES
+      if (bytes + 61 > maxMessageBytes) {
+        throw new SluiceError('MESSAGE_TOO_LARGE', `message ${index} of ${bytes} bytes exceeds max.message.bytes ${maxMessageBytes} of topic ${topic.name}`)
+      }
+      totalBytes += bytes
+      const partition = this.partitionFor(topic, message, key, value, bytes)
+      let indexes = routed.get(partition)
+      if (indexes === undefined) routed.set(partition, indexes = [])
+      indexes.push(index)
+    }
+    await this.reserve(totalBytes)
+
+    const results: Array<Promise<RecordMetadata>> = []
+    for (const [partition, indexes] of routed) {
+      const sender = this.senderFor(topic.name, partition)
+      const promise = new Promise<{ baseOffset: number, lastOffset: number, durability: 'flushed' | 'written' }>((resolve, reject) => {
+        this.addRecords(sender, maxMessageBytes, indexes, keys, values, record.messages, now, resolve, reject)
+      })
+      if (acks === 0) {
+        promise.catch(() => { this.acksZeroErrors++ })
+        results.push(Promise.resolve({ topic: topic.name, partition, baseOffset: -1, lastOffset: -1, durability: 'sent' }))
+      } else {
+        results.push(promise.then((result) => ({ topic: topic.name, partition, ...result })))
+      }
+    }
+    this.scheduleLinger()
+    return await Promise.all(results)
+  }
+
+  /** kafkajs-style `sendBatch({ topicMessages })`: several topics in one call. */
+  async sendBatch (batch: { topicMessages: readonly ProducerRecord[], acks?: Acks }): Promise<RecordMetadata[]> {
+    const calls = batch.topicMessages.map(async (record) => await this.send(batch.acks === undefined ? record : { ...record, acks: batch.acks }))
+    return (await Promise.all(calls)).flat()
+  }
+
+  /**
+   * The fast path: parallel arrays of keys and values (Buffers or Uint8Arrays) become batches
+   * directly, with no object per record. The arrays must not change until the promise settles.
+   */
+  async sendBulk (bulk: BulkRecords): Promise<RecordMetadata[]> {
+    this.ensureOpen()
+    const acks = bulk.acks === undefined ? this.options.acks : resolveAcks(bulk.acks)
+    const topic = await this.describe(bulk.topic)
+    await this.ensureProducerId()
+    const { values } = bulk
+    const keys = bulk.keys ?? null
+    const count = values.length
+    if (keys !== null && keys.length !== count) throw new SluiceError('SLUICE_INVALID_OPTION', 'keys and values must have the same length')
+    if (bulk.timestamps !== undefined && bulk.timestamps.length !== count) throw new SluiceError('SLUICE_INVALID_OPTION', 'timestamps and values must have the same length')
+    if (count === 0) return []
+    const maxMessageBytes = topic.config.maxMessageBytes
+    const batchBytesMax = Math.min(Math.max(this.options.batchSize, 256 * 1024), maxMessageBytes) - 61
+
+    // Group record indexes per partition, keeping runs when all go to one partition.
+    const runs: Array<{ partition: number, indexes: number[] | undefined, start: number, end: number }> = []
+    if (bulk.partition !== undefined) {
+      checkPartition(topic, bulk.partition)
+      runs.push({ partition: bulk.partition, indexes: undefined, start: 0, end: count })
+    } else if (keys !== null && this.options.partitioner === undefined) {
+      const byPartition = new Map<number, number[]>()
+      for (let index = 0; index < count; index++) {
+        const key = keys[index]
+        const partition = key === null || key === undefined
+          ? this.sticky.next(topic.name, topic.partitionCount, (values[index]?.byteLength ?? 0) + RECORD_OVERHEAD_BYTES)
+          : keyedPartition(key, topic.partitionCount)
+        let list = byPartition.get(partition)
+        if (list === undefined) byPartition.set(partition, list = [])
+        list.push(index)
+      }
+      for (const [partition, indexes] of byPartition) runs.push({ partition, indexes, start: 0, end: indexes.length })
+    } else if (this.options.partitioner === undefined) {
+      runs.push({ partition: this.sticky.next(topic.name, topic.partitionCount, this.options.batchSize), indexes: undefined, start: 0, end: count })
+    } else {
+      const byPartition = new Map<number, number[]>()
+      for (let index = 0; index < count; index++) {
+        const partition = this.callPartitioner(topic, keys?.[index] ?? null, values[index] ?? null)
+        let list = byPartition.get(partition)
+        if (list === undefined) byPartition.set(partition, list = [])
+        list.push(index)
+      }
+      for (const [partition, indexes] of byPartition) runs.push({ partition, indexes, start: 0, end: indexes.length })
+    }
+
+    const now = Date.now()
+    const results: Array<Promise<RecordMetadata>> = []
+    for (const run of runs) {
+      const sender = this.senderFor(topic.name, run.partition)
+      this.closeOpenBatch(sender)
+      let first: { baseOffset: number } | undefined
+      const pieces: Array<Promise<{ baseOffset: number, lastOffset: number, durability: 'flushed' | 'written' }>> = []
+      let position = run.start
+      while (position < run.end) {
+        // Cut the run into batches of at most batchBytesMax.
+        let bytes = 0
+        const start = position
+        while (position < run.end) {
+          const index = run.indexes === undefined ? position : run.indexes[position]!
+          const size = (keys?.[index]?.byteLength ?? 0) + (values[index]?.byteLength ?? 0) + RECORD_OVERHEAD_BYTES
+          if (size + 61 > maxMessageBytes) throw new SluiceError('MESSAGE_TOO_LARGE', `record ${index} of ${size} bytes exceeds max.message.bytes ${maxMessageBytes}`)
+          if (bytes > 0 && bytes + size > batchBytesMax) break
+          bytes += size
+          position++
+        }
+        await this.reserve(bytes)
+        const records: BatchRecords = run.indexes === undefined
+          ? { keys, values, timestamps: bulk.timestamps ?? undefined, general: undefined, start, count: position - start }
+          : gather(run.indexes.slice(start, position), keys, values, bulk.timestamps)
+        pieces.push(new Promise((resolve, reject) => {
+          const batch: Batch = { records, bytes, parts: [{ resolve, reject, first: 0, count: records.count }], createdMs: now, encoded: undefined, attempts: 0 }
+          sender.queue.push(batch)
+          this.pump(sender)
+        }))
+      }
+      const combined = Promise.all(pieces).then((parts) => {
+        first = parts[0]
+        const last = parts[parts.length - 1]!
+        return { topic: topic.name, partition: run.partition, baseOffset: first!.baseOffset, lastOffset: last.lastOffset, durability: parts.every((part) => part.durability === 'flushed') ? 'flushed' as const : 'written' as const }
+      })
+      if (acks === 0) {
+        combined.catch(() => { this.acksZeroErrors++ })
+        results.push(Promise.resolve({ topic: topic.name, partition: run.partition, baseOffset: -1, lastOffset: -1, durability: 'sent' }))
+      } else {
+        results.push(combined)
+      }
+    }
+    return await Promise.all(results)
+  }
+
+  /** Closes every open batch now and resolves when everything sent so far is settled. */
+  async flush (): Promise<void> {
+    for (const sender of this.senders.values()) this.closeOpenBatch(sender)
+    while (this.bufferedBytes > 0) {
+      await new Promise<void>((resolve) => { this.settled.add(resolve) })
+    }
+  }
+
+  /** Flushes and releases the producer. Idempotent; later sends fail with SLUICE_CLOSED. */
+  close (): Promise<void> {
+    this.closing ??= (async () => {
+      await this.flush()
+      if (this.lingerTimer !== undefined) clearTimeout(this.lingerTimer)
+      if (this.immediate !== undefined) clearImmediate(this.immediate)
+    })()
+    return this.closing
+  }
+
+  /** kafkajs name for close. */
+  async disconnect (): Promise<void> { await this.close() }
+
+  async [Symbol.asyncDispose] (): Promise<void> { await this.close() }
+
+  // ---- routing --------------------------------------------------------------------------
+
+  private async describe (name: string): Promise<TopicDescription> {
+    const found = this.engine.topics.find(name)
+    if (found !== undefined) return found
+    return await this.engine.topic(name, { autoCreate: this.options.allowAutoTopicCreation })
+  }
+
+  private partitionFor (topic: TopicDescription, message: Message, key: Uint8Array | null, value: Uint8Array | null, bytes: number): number {
+    if (message.partition !== undefined) {
+      checkPartition(topic, message.partition)
+      return message.partition
+    }
+    if (this.options.partitioner !== undefined) return this.callPartitioner(topic, key, value)
+    if (key !== null) return keyedPartition(key, topic.partitionCount)
+    return this.sticky.next(topic.name, topic.partitionCount, bytes)
+  }
+
+  private callPartitioner (topic: TopicDescription, key: Uint8Array | null, value: Uint8Array | null): number {
+    const partition = this.options.partitioner!({ topic: topic.name, key, value, partitionCount: topic.partitionCount })
+    checkPartition(topic, partition)
+    return partition
+  }
+
+  private senderFor (topic: string, partition: number): PartitionSender {
+    const id = `${topic}\u0000${partition}`
+    let sender = this.senders.get(id)
+    if (sender === undefined) this.senders.set(id, sender = new PartitionSender(topic, partition))
+    return sender
+  }
+
+  // ---- accumulator ----------------------------------------------------------------------
+
+  private addRecords (
+    sender: PartitionSender,
+    maxMessageBytes: number,
+    indexes: number[],
+    keys: Array<Uint8Array | null>,
+    values: Array<Uint8Array | null>,
+    messages: readonly Message[],
+    now: number,
+    resolve: Part['resolve'],
+    reject: Part['reject']
+  ): void {
+    const batchBytesMax = Math.min(this.options.batchSize, maxMessageBytes - 61)
+    // One call's records may span several batches: collect each batch's part and combine.
+    const partResults: Array<Promise<{ baseOffset: number, lastOffset: number, durability: 'flushed' | 'written' }>> = []
+    let part: Part | undefined
+    for (const index of indexes) {
+      const key = keys[index]!
+      const value = values[index]!
+      const message = messages[index]!
+      const bytes = (key?.byteLength ?? 0) + (value?.byteLength ?? 0) + RECORD_OVERHEAD_BYTES
+      let open = sender.open
+      if (open !== undefined && open.bytes > 0 && open.bytes + bytes > batchBytesMax) {
+        this.closeOpenBatch(sender)
+        open = undefined
+        part = undefined
+      }
+      if (open === undefined) {
+        open = { keys: [], values: [], timestamps: [], general: undefined, bytes: 0, parts: [], createdMs: now }
+        sender.open = open
+        this.dirty.add(sender)
+      }
+      if (part === undefined) {
+        const newPart: Part = { resolve: () => {}, reject: () => {}, first: open.keys.length, count: 0 }
+        partResults.push(new Promise((partResolve, partReject) => { newPart.resolve = partResolve; newPart.reject = partReject }))
+        open.parts.push(newPart)
+        part = newPart
+      }
+      const headers = message.headers === undefined ? undefined : toHeaders(message.headers)
+      const timestamp = message.timestamp ?? now
+      if (headers !== undefined && open.general === undefined) {
+        open.general = open.keys.map((existingKey, position) => ({ key: existingKey, value: open!.values[position]!, timestamp: open!.timestamps[position]! }))
+      }
+      open.general?.push({ key, value, timestamp, ...(headers === undefined ? {} : { headers }) })
+      open.keys.push(key)
+      open.values.push(value)
+      open.timestamps.push(timestamp)
+      open.bytes += bytes
+      part.count++
+    }
+    Promise.all(partResults).then((results) => {
+      resolve({
+        baseOffset: results[0]!.baseOffset,
+        lastOffset: results[results.length - 1]!.lastOffset,
+        durability: results.every((result) => result.durability === 'flushed') ? 'flushed' : 'written'
+      })
+    }, reject)
+  }
+
+  private scheduleLinger (): void {
+    if (this.dirty.size === 0) return
+    if (this.options.lingerMs === 0) {
+      this.immediate ??= setImmediate(() => {
+        this.immediate = undefined
+        this.closeDirty()
+      })
+    } else {
+      this.lingerTimer ??= setTimeout(() => {
+        this.lingerTimer = undefined
+        this.closeDirty()
+      }, this.options.lingerMs)
+    }
+  }
+
+  private closeDirty (): void {
+    for (const sender of this.dirty) this.closeOpenBatch(sender)
+    this.dirty.clear()
+  }
+
+  private closeOpenBatch (sender: PartitionSender): void {
+    const open = sender.open
+    if (open === undefined) return
+    sender.open = undefined
+    this.dirty.delete(sender)
+    sender.queue.push({
+      records: { keys: open.keys, values: open.values, timestamps: open.timestamps, general: open.general, start: 0, count: open.keys.length },
+      bytes: open.bytes,
+      parts: open.parts,
+      createdMs: open.createdMs,
+      encoded: undefined,
+      attempts: 0
+    })
+    this.pump(sender)
+  }
+
+  // ---- sender ---------------------------------------------------------------------------
+
+  private encode (sender: PartitionSender, batch: Batch): Uint8Array {
+    if (batch.encoded !== undefined) return batch.encoded
+    const idempotent = this.options.idempotent
+    const { records } = batch
+    const fields = {
+      compression: this.options.compression,
+      producerId: idempotent ? this.producerId : -1,
+      producerEpoch: idempotent ? this.producerEpoch : -1,
+      baseSequence: idempotent ? sender.nextSequence : -1,
+      // Records without their own timestamp take the batch's (CreateTime = when sent).
+      ...(records.timestamps === undefined ? { baseTimestamp: batch.createdMs } : {})
+    }
+    let encoded: Uint8Array
+    if (records.general !== undefined) {
+      encoded = this.encoder.encode({ ...fields, records: records.general })
+    } else if (records.start === 0 && records.count === records.values.length) {
+      encoded = this.encoder.encodeColumns({ ...fields, keys: records.keys, values: records.values, timestamps: records.timestamps })
+    } else {
+      encoded = this.encoder.encodeColumns({ ...fields, ...sliceColumns(records) })
+    }
+    if (idempotent) sender.nextSequence = (sender.nextSequence + records.count) % 0x80000000
+    batch.encoded = encoded
+    return encoded
+  }
+
+  /** Appends queued batches in order while the pipeline has room. */
+  private pump (sender: PartitionSender): void {
+    while (!sender.retrying && sender.inFlight < IN_FLIGHT_MAX && sender.queue.length > 0) {
+      const batch = sender.queue.shift()!
+      let bytes: Uint8Array
+      try {
+        bytes = this.encode(sender, batch)
+      } catch (error) {
+        this.fail(batch, error)
+        continue
+      }
+      sender.inFlight++
+      batch.attempts++
+      this.engine.append(sender.topic, sender.partition, bytes).then(
+        (result) => {
+          sender.inFlight--
+          this.succeed(batch, result)
+          this.pump(sender)
+        },
+        (error: unknown) => {
+          sender.inFlight--
+          this.onAppendError(sender, batch, error)
+        }
+      )
+    }
+  }
+
+  private onAppendError (sender: PartitionSender, batch: Batch, error: unknown): void {
+    const elapsed = Date.now() - batch.createdMs
+    const retriable = isSluiceError(error) && error.retriable && error.code !== 'SLUICE_CLOSED'
+    if (!retriable || batch.attempts > this.options.retries || elapsed >= this.options.deliveryTimeoutMs) {
+      const cause = retriable
+        ? new SluiceError('SLUICE_TIMEOUT', `batch to ${sender.topic}-${sender.partition} expired after ${elapsed} ms and ${batch.attempts} attempts (delivery.timeout.ms ${this.options.deliveryTimeoutMs})`, { cause: error })
+        : error
+      this.fail(batch, cause)
+      // The sequence after a batch that will never be written would leave a gap: later batches
+      // are re-encoded with sequences that follow what the log holds.
+      if (this.options.idempotent) this.resequence(sender, batch)
+      this.pump(sender)
+      return
+    }
+    // Stop the pipeline; retry this batch first, in order, once everything in flight settled.
+    sender.queue.unshift(batch)
+    sender.queue.sort((a, b) => a.createdMs - b.createdMs || 0)
+    if (sender.retrying) return
+    sender.retrying = true
+    const backoff = Math.min(this.options.retryBackoffMs * 2 ** Math.max(0, batch.attempts - 1), this.options.retryBackoffMaxMs)
+    const jittered = backoff * (0.8 + Math.random() * 0.4)
+    const resume = (): void => {
+      if (sender.inFlight > 0) { setTimeout(resume, 1); return }
+      sender.retrying = false
+      this.pump(sender)
+    }
+    setTimeout(resume, jittered)
+  }
+
+  private resequence (sender: PartitionSender, failed: Batch): void {
+    if (failed.encoded === undefined) return
+    sender.nextSequence = (sender.nextSequence - failed.records.count + 0x80000000) % 0x80000000
+    for (const batch of sender.queue) {
+      if (batch.encoded !== undefined) {
+        sender.nextSequence = (sender.nextSequence - batch.records.count + 0x80000000) % 0x80000000
+        batch.encoded = undefined
+      }
+    }
+  }
+
+  private succeed (batch: Batch, result: AppendResult): void {
+    for (const part of batch.parts) {
+      part.resolve({ baseOffset: result.baseOffset + part.first, lastOffset: result.baseOffset + part.first + part.count - 1, durability: result.durability })
+    }
+    this.release(batch.bytes)
+  }
+
+  private fail (batch: Batch, error: unknown): void {
+    for (const part of batch.parts) part.reject(error)
+    this.release(batch.bytes)
+  }
+
+  // ---- buffer memory --------------------------------------------------------------------
+
+  private async reserve (bytes: number): Promise<void> {
+    if (this.bufferedBytes + bytes <= this.options.bufferMemory || this.bufferedBytes === 0) {
+      this.bufferedBytes += bytes
+      return
+    }
+    // Close what is open so the wait can end.
+    for (const sender of this.senders.values()) this.closeOpenBatch(sender)
+    await new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = {
+        bytes,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          const at = this.bufferWaiters.indexOf(waiter)
+          if (at >= 0) this.bufferWaiters.splice(at, 1)
+          reject(new SluiceError('SLUICE_BUFFER_FULL', `no room in buffer.memory (${this.options.bufferMemory} bytes) after max.block.ms ${this.options.maxBlockMs}`))
+        }, this.options.maxBlockMs)
+      }
+      this.bufferWaiters.push(waiter)
+    })
+  }
+
+  private release (bytes: number): void {
+    this.bufferedBytes -= bytes
+    while (this.bufferWaiters.length > 0) {
+      const waiter = this.bufferWaiters[0]!
+      if (this.bufferedBytes + waiter.bytes > this.options.bufferMemory && this.bufferedBytes > 0) break
+      this.bufferWaiters.shift()
+      clearTimeout(waiter.timer)
+      this.bufferedBytes += waiter.bytes
+      waiter.resolve()
+    }
+    if (this.bufferedBytes === 0) {
+      for (const done of this.settled) done()
+      this.settled.clear()
+    }
+  }
+
+  // ---- idempotence ----------------------------------------------------------------------
+
+  private async ensureProducerId (): Promise<void> {
+    if (!this.options.idempotent || this.producerId >= 0) return
+    this.idPromise ??= this.engine.initProducerId().then((identity) => {
+      this.producerId = identity.producerId
+      this.producerEpoch = identity.producerEpoch
+    }).finally(() => { this.idPromise = undefined })
+    await this.idPromise
+  }
+
+  /** Producer id and epoch (-1 before the first send, or without idempotence). */
+  get identity (): { producerId: number, producerEpoch: number } {
+    return { producerId: this.producerId, producerEpoch: this.producerEpoch }
+  }
+
+  private ensureOpen (): void {
+    if (this.closing !== undefined) throw new SluiceError('SLUICE_CLOSED', 'the producer is closed')
+  }
+}
+
+function resolveAcks (acks: Acks): 0 | 1 | -1 {
+  if (acks === 'all' || acks === -1) return -1
+  if (acks === 0 || acks === 1) return acks
+  throw new SluiceError('SLUICE_INVALID_OPTION', `acks must be 0, 1, -1 or 'all', got ${String(acks)}`)
+}
+
+function checkPartition (topic: TopicDescription, partition: number): void {
+  if (!Number.isInteger(partition) || partition < 0 || partition >= topic.partitionCount) {
+    throw new SluiceError('UNKNOWN_TOPIC_OR_PARTITION', `topic ${topic.name} has no partition ${String(partition)} (it has ${topic.partitionCount})`)
+  }
+}
+
+function gather (indexes: number[], keys: ArrayLike<Uint8Array | null> | null, values: ArrayLike<Uint8Array | null>, timestamps: ArrayLike<number> | undefined): BatchRecords {
+  return {
+    keys: keys === null ? null : indexes.map((index) => keys[index] ?? null),
+    values: indexes.map((index) => values[index] ?? null),
+    timestamps: timestamps === undefined ? undefined : indexes.map((index) => timestamps[index]!),
+    general: undefined,
+    start: 0,
+    count: indexes.length
+  }
+}
+
+function sliceColumns (records: BatchRecords): { keys: Array<Uint8Array | null> | null, values: Array<Uint8Array | null>, timestamps: number[] | undefined } {
+  const end = records.start + records.count
+  const slice = <T>(column: ArrayLike<T>): T[] => Array.prototype.slice.call(column, records.start, end) as T[]
+  return {
+    keys: records.keys === null ? null : slice(records.keys),
+    values: slice(records.values),
+    timestamps: records.timestamps === undefined ? undefined : slice(records.timestamps)
+  }
+}
