@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { fc, test } from '@fast-check/vitest'
 import { crc32c, crc32cImplementation, crc32cJs, crc32cNative, crc32cWasm } from '../../src/io/crc32c.js'
 import { crc32cSlot, SCRATCH_BYTES } from '../../src/io/wasm-kernels.js'
@@ -162,5 +162,24 @@ describe('crc32c', () => {
       }
     }
   )
-})
 
+  it('without the native binary, crc32c dispatches to WASM (>= 256 bytes) and JS with the same results', async () => {
+    vi.stubEnv('SLUICE_CRC32C_NATIVE', '0')
+    vi.resetModules()
+    try {
+      const portable = await import('../../src/io/crc32c.js')
+      expect(portable.crc32cImplementation).toBe('wasm')
+      expect(portable.crc32cNative).toBeNull()
+      expect(portable.crc32c(text('123456789'))).toBe(0xe3069283)
+      for (const length of [0, 1, 255, 256, 257, 4096, 3 * SCRATCH_BYTES + 5]) {
+        const bytes = pooledBytes(length, 7, length + 1)
+        expect(portable.crc32c(bytes), `length ${length}`).toBe(crc32cJs(bytes))
+        const half = bytes.subarray(0, length >> 1)
+        expect(portable.crc32c(bytes.subarray(length >> 1), portable.crc32c(half)), `length ${length}`).toBe(crc32cJs(bytes))
+      }
+    } finally {
+      vi.unstubAllEnvs()
+      vi.resetModules()
+    }
+  })
+})
