@@ -5,7 +5,9 @@
  */
 import { describe, expect, test } from 'vitest'
 import { apiVersionsApi, fetchApi, metadataApi, produceApi } from '../../src/kafka/apis/index.js'
-import { decodeRequest, decodeResponse, encodeResponse } from '../../src/kafka/protocol/frame.js'
+import { decodeRequest, decodeResponse, encodeResponse, isRequestFor, unsupportedApiVersionsResponse, writeResponse } from '../../src/kafka/protocol/frame.js'
+import { Writer } from '../../src/kafka/protocol/writer.js'
+import { supportedApiVersions } from '../../src/kafka/protocol/registry.js'
 import { isSluiceError } from '../../src/core/errors.js'
 
 /** Bytes from a mix of hex strings ("00 0a") and UTF-8 text wrapped in `text()`. */
@@ -201,5 +203,38 @@ describe('Produce v9', () => {
     expect(records.length).toBe(70)
     expect(records.buffer).toBe(frame.buffer)
     expect(records.byteOffset).toBe(frame.byteOffset + frame.length - 73)
+  })
+})
+
+describe('version negotiation', () => {
+  test('an ApiVersions request newer than v3 is answered in v0 with UNSUPPORTED_VERSION and the supported list (KIP-511)', () => {
+    const body = frameBody(unsupportedApiVersionsResponse(11))
+    expect(body.readInt32BE(0)).toBe(11)
+    expect(body.readInt16BE(4)).toBe(35)
+    const decoded = decodeResponse(apiVersionsApi, 0, body)
+    expect(decoded.body.errorCode).toBe(35)
+    expect(decoded.body.apiKeys).toEqual(supportedApiVersions())
+    // v0 layout: error, int32 count, 6 bytes per API; no throttle time, no tags.
+    expect(body.length).toBe(4 + 2 + 4 + 6 * supportedApiVersions().length)
+  })
+
+  test('isRequestFor narrows by API', () => {
+    const request = decodeRequest(bytes('0012 0002 00000001', 'ffff'))
+    expect(isRequestFor(request, apiVersionsApi)).toBe(true)
+    expect(isRequestFor(request, produceApi)).toBe(false)
+  })
+})
+
+describe('pipelined responses', () => {
+  test('several frames share one writer and stay individually framed', () => {
+    const writer = new Writer()
+    const first = writeResponse(writer, apiVersionsApi, { apiVersion: 0, correlationId: 1, body: { errorCode: 0, apiKeys: [] } })
+    const second = writeResponse(writer, fetchApi, { apiVersion: 12, correlationId: 2, body: { responses: [] } })
+    const joined = writer.toBuffer()
+    expect(joined.length).toBe(first + second)
+    expect(joined.readInt32BE(0)).toBe(first - 4)
+    expect(decodeResponse(apiVersionsApi, 0, joined.subarray(4, first)).correlationId).toBe(1)
+    expect(joined.readInt32BE(first)).toBe(second - 4)
+    expect(decodeResponse(fetchApi, 12, joined.subarray(first + 4)).body.responses).toEqual([])
   })
 })

@@ -58,6 +58,11 @@ export interface KafkaRequest<A extends ApiSchema<any, any> = ApiSchema<any, any
   body: RequestOf<A>
 }
 
+/** Narrows a decoded request to one API, so that its body gets that API's type. */
+export function isRequestFor<A extends ApiSchema<any, any>> (request: KafkaRequest, api: A): request is KafkaRequest<A> {
+  return request.api === api
+}
+
 /**
  * The size prefix at `offset`, or -1 if fewer than 4 bytes are there yet. A negative size is
  * INVALID_REQUEST; the caller compares the size with its frame limit before buffering.
@@ -127,12 +132,23 @@ export interface ResponseFrame<A extends ApiSchema<any, any>> {
  */
 export function encodeResponse<A extends ApiSchema<any, any>> (api: A, frame: ResponseFrame<A>): Buffer[] {
   const writer = new Writer()
+  writeResponse(writer, api, frame)
+  return writer.finish()
+}
+
+/**
+ * Appends a response frame to `writer`, so that several pipelined responses can leave in one
+ * `writev`. Returns the frame's size in bytes, size prefix included.
+ */
+export function writeResponse<A extends ApiSchema<any, any>> (writer: Writer, api: A, frame: ResponseFrame<A>): number {
+  const start = writer.length
   const sizeSlot = writer.reserve(FRAME_SIZE_BYTES)
   writer.writeInt32(frame.correlationId)
   if (responseHeaderVersion(api, frame.apiVersion) === 1) writer.writeUVarint(0)
   structCodec(api.response, frame.apiVersion, isFlexible(api, frame.apiVersion)).write(writer, frame.body)
-  writer.patchInt32(sizeSlot, writer.length - FRAME_SIZE_BYTES)
-  return writer.finish()
+  const size = writer.length - start
+  writer.patchInt32(sizeSlot, size - FRAME_SIZE_BYTES)
+  return size
 }
 
 /**
