@@ -31,23 +31,31 @@
  * end of the segments it replaces; a crash between the swap and step 5 only means the next
  * cleaning redoes work (cleaning is idempotent).
  *
+ * Threads: with a worker pool, both CPU passes (mapping: decode and decompress the dirty
+ * section into the shared-memory offset map; filtering: decode, decide, re-encode and
+ * recompress) run on worker threads, one window (<= 8 MiB of whole batches) per task; the main
+ * thread only reads and writes files (libuv) and swaps. Without a pool they run inline.
+ *
  * What is not done here (yet): aborted transactional records and transaction markers are
- * kept as they are (removing them needs the transaction index), and the map is built on the
- * main thread (reads are async; decoding is synchronous per window).
+ * kept as they are (removing them needs the transaction index).
  */
 import { SluiceError } from '../core/errors.js'
-import { addFilterStats, emptyFilterStats, filterBatches, type CompactionFilterStats } from '../io/compaction-filter.js'
+import { addFilterStats, emptyFilterStats, filterBatches, mapWindow, type CompactionFilterStats, type MapWindowResult } from '../io/compaction-filter.js'
 import { OffsetMap, type OffsetMapOptions } from '../io/compaction-offset-map.js'
 import { readFully, writeFileAtomic, writeFully, type FileHandle } from '../io/file-system.js'
 import { BatchOffset, LOG_OVERHEAD, RECORD_BATCH_OVERHEAD } from '../io/record-batch-header.js'
-import { RecordBatchView } from '../io/record-batch-view.js'
 import type { WorkerPool } from '../io/worker-pool.js'
-import type { CompactionTaskPayload, CompactionTaskResult } from '../io/tasks/compaction-task.js'
+import type { CompactionMapTaskPayload, CompactionTaskPayload, CompactionTaskResult } from '../io/tasks/compaction-task.js'
 import { CLEANED_SUFFIX } from './layout.js'
 import { exclusive, storage, type CleanableLog, type CleanableSegment } from './cleanable-log.js'
 import { hasCompactPolicy, type TopicConfig } from './topic-config.js'
 
-/** Per-partition file holding the cleaner's checkpoint (text: version line `0`, offset line). */
+/**
+ * Per-partition file holding the cleaner's checkpoint, text: line 1 version `0`, line 2 the
+ * offset where the dirty section starts, line 3 the earliest delete horizon of a tombstone the
+ * clean section still holds (-1 none): once the clock passes it, the log is cleaned again even
+ * when nothing is dirty, so tombstones do not outlive `delete.retention.ms` by much (KIP-534).
+ */
 export const CLEANER_CHECKPOINT_FILE = 'cleaner-offset-checkpoint'
 
 /** Read window of the cleaner: whole batches, at least one. */
@@ -71,7 +79,7 @@ export interface CompactionOptions {
 export interface CompactionResult {
   cleaned: boolean
   /** Why it cleaned or not. */
-  reason: 'not-compacted' | 'nothing-dirty' | 'below-dirty-ratio' | 'dirty-ratio' | 'max-compaction-lag' | 'forced'
+  reason: 'not-compacted' | 'nothing-dirty' | 'below-dirty-ratio' | 'dirty-ratio' | 'max-compaction-lag' | 'delete-horizon' | 'forced'
   dirtyRatio: number
   /** Base offsets of the segments of each rewritten group. */
   groups: number[][]
@@ -106,11 +114,16 @@ export async function compactLog (log: CleanableLog, config: CompactionConfig, o
 async function compactUnlocked (log: CleanableLog, config: CompactionConfig, options: CompactionOptions): Promise<CompactionResult> {
   const now = options.now ?? Date.now()
   const stats = emptyFilterStats()
-  const checkpointBefore = await readCleanerCheckpoint(log)
+  const state = await readCleanerState(log)
+  const checkpointBefore = state.checkpoint
   const result = (reason: CompactionResult['reason'], dirtyRatio = 0, checkpoint = checkpointBefore): CompactionResult =>
     ({ cleaned: false, reason, dirtyRatio, groups: [], checkpoint, stats })
   if (!hasCompactPolicy(config)) return result('not-compacted')
   const plan = await planCleaning(log, config, now, checkpointBefore, options.force === true)
+  if ((plan.reason === 'nothing-dirty' || plan.reason === 'below-dirty-ratio') && plan.cleanable.length > 0 &&
+      state.deleteHorizonMin >= 0 && now >= state.deleteHorizonMin) {
+    plan.reason = 'delete-horizon'
+  }
   if (plan.reason === 'nothing-dirty' || plan.reason === 'below-dirty-ratio') return result(plan.reason, plan.dirtyRatio)
 
   const windowBytes = options.readWindowBytes ?? COMPACTION_READ_BYTES
@@ -120,18 +133,11 @@ async function compactUnlocked (log: CleanableLog, config: CompactionConfig, opt
   const producerLastOffsets = new Map<number, number>()
   let mapFull = false
   for (const segment of log.segments()) {
-    const dirty = plan.dirty.includes(segment)
+    const putKeys = plan.dirty.includes(segment)
     await forEachWindow(log, segment, windowBytes, async (bytes) => {
-      let position = 0
-      while (position + RECORD_BATCH_OVERHEAD <= bytes.byteLength) {
-        const size = readInt32(bytes, position + BatchOffset.batchLength) + LOG_OVERHEAD
-        const baseOffset = readOffset(bytes, position)
-        const lastOffset = baseOffset + readInt32(bytes, position + BatchOffset.lastOffsetDelta)
-        const producerId = readOffset(bytes, position + BatchOffset.producerId)
-        if (producerId >= 0) producerLastOffsets.set(producerId, lastOffset)
-        if (dirty && !mapFull && lastOffset >= plan.dirtyStart) mapFull = !putBatchKeys(map, bytes.subarray(position, position + size))
-        position += size
-      }
+      const found = await mapWindowOn(options.pool, bytes, map, { putKeys: putKeys && !mapFull, dirtyStart: plan.dirtyStart })
+      if (found.full) mapFull = true
+      for (const [producerId, lastOffset] of found.producerLastOffsets) producerLastOffsets.set(producerId, lastOffset)
     })
   }
   const coverageEnd = map.latestOffset + 1
@@ -143,7 +149,7 @@ async function compactUnlocked (log: CleanableLog, config: CompactionConfig, opt
     if (rewritten) done.push(group.map((segment) => segment.baseOffset))
   }
   const checkpoint = Math.max(checkpointBefore, coverageEnd)
-  await writeCleanerCheckpoint(log, checkpoint)
+  await writeCleanerCheckpoint(log, checkpoint, stats.deleteHorizonMin)
   return { cleaned: true, reason: plan.reason, dirtyRatio: plan.dirtyRatio, groups: done, checkpoint, stats }
 }
 
@@ -181,20 +187,10 @@ async function planCleaning (log: CleanableLog, config: CompactionConfig, now: n
   return { ...plan, reason: 'below-dirty-ratio' }
 }
 
-/** Puts every key of a batch; false when the map filled (its coverage then ends before this batch). */
-function putBatchKeys (map: OffsetMap, batch: Uint8Array): boolean {
-  const view = RecordBatchView.unchecked(batch)
-  if (view.isControl) {
-    map.cover(view.lastOffset)
-    return true
-  }
-  const baseOffset = view.baseOffset
-  for (const record of view) {
-    if (record.key === null) continue
-    if (!map.put(record.key, baseOffset + record.offsetDelta)) return false
-  }
-  map.cover(view.lastOffset)
-  return true
+async function mapWindowOn (pool: WorkerPool | undefined, bytes: Uint8Array, map: OffsetMap, options: { putKeys: boolean, dirtyStart: number }): Promise<MapWindowResult> {
+  if (pool === undefined || !options.putKeys) return mapWindow(bytes, map, options)
+  const payload: CompactionMapTaskPayload = { bytes, map: map.state, ...options }
+  return await pool.run<MapWindowResult>('compaction-task#map', payload)
 }
 
 /** Consecutive segments whose sizes add up to at most `segmentBytes` and whose offsets fit int32 (Kafka's grouping). */
@@ -357,22 +353,29 @@ function readOffset (bytes: Uint8Array, at: number): number {
 
 /** The cleaner checkpoint of a log (its dirty section starts there); 0 when none was written. */
 export async function readCleanerCheckpoint (log: Pick<CleanableLog, 'fs' | 'layout'>): Promise<number> {
+  return (await readCleanerState(log)).checkpoint
+}
+
+/** The cleaner checkpoint and the earliest pending delete horizon (see CLEANER_CHECKPOINT_FILE). */
+export async function readCleanerState (log: Pick<CleanableLog, 'fs' | 'layout'>): Promise<{ checkpoint: number, deleteHorizonMin: number }> {
   const path = log.layout.file(CLEANER_CHECKPOINT_FILE)
   let text: string
   try {
     text = new TextDecoder().decode(await log.fs.readFile(path))
   } catch {
-    return 0
+    return { checkpoint: 0, deleteHorizonMin: -1 }
   }
   const lines = text.split('\n')
   const offset = Number(lines[1])
+  const horizon = Number(lines[2])
   // A malformed checkpoint means "everything is dirty": always safe, only slower.
-  return lines[0] === '0' && Number.isSafeInteger(offset) && offset >= 0 ? offset : 0
+  if (lines[0] !== '0' || !Number.isSafeInteger(offset) || offset < 0) return { checkpoint: 0, deleteHorizonMin: -1 }
+  return { checkpoint: offset, deleteHorizonMin: Number.isSafeInteger(horizon) && horizon >= 0 ? horizon : -1 }
 }
 
-async function writeCleanerCheckpoint (log: CleanableLog, offset: number): Promise<void> {
+async function writeCleanerCheckpoint (log: CleanableLog, offset: number, deleteHorizonMin: number): Promise<void> {
   const path = log.layout.file(CLEANER_CHECKPOINT_FILE)
-  await storage(`write ${path}`, async () => { await writeFileAtomic(log.fs, path, new TextEncoder().encode(`0\n${offset}\n`)) })
+  await storage(`write ${path}`, async () => { await writeFileAtomic(log.fs, path, new TextEncoder().encode(`0\n${offset}\n${deleteHorizonMin}\n`)) })
 }
 
 /** A compacted log the background task looks after. */

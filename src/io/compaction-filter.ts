@@ -62,14 +62,25 @@ export interface CompactionFilterStats {
   tombstonesDropped: number
   bytesRead: number
   bytesWritten: number
+  /** Earliest delete horizon among kept batches that still hold tombstones, -1 when none. */
+  deleteHorizonMin: number
 }
 
 export function emptyFilterStats (): CompactionFilterStats {
-  return { batchesRead: 0, batchesKept: 0, batchesRewritten: 0, recordsRead: 0, recordsKept: 0, tombstonesKept: 0, tombstonesDropped: 0, bytesRead: 0, bytesWritten: 0 }
+  return { batchesRead: 0, batchesKept: 0, batchesRewritten: 0, recordsRead: 0, recordsKept: 0, tombstonesKept: 0, tombstonesDropped: 0, bytesRead: 0, bytesWritten: 0, deleteHorizonMin: -1 }
 }
 
 export function addFilterStats (target: CompactionFilterStats, source: CompactionFilterStats): void {
-  for (const key of Object.keys(target) as Array<keyof CompactionFilterStats>) target[key] += source[key]
+  for (const key of Object.keys(target) as Array<keyof CompactionFilterStats>) {
+    if (key === 'deleteHorizonMin') target[key] = minHorizon(target[key], source[key])
+    else target[key] += source[key]
+  }
+}
+
+function minHorizon (a: number, b: number): number {
+  if (a < 0) return b
+  if (b < 0) return a
+  return Math.min(a, b)
 }
 
 const encoder = new RecordBatchEncoder()
@@ -143,6 +154,7 @@ export function filterBatch (view: RecordBatchView, context: CompactionFilterCon
   stats.recordsKept += retained.length
   stats.tombstonesKept += tombstones
   const needsHorizon = tombstones > 0 && horizon < 0
+  if (tombstones > 0) stats.deleteHorizonMin = minHorizon(stats.deleteHorizonMin, needsHorizon ? now + context.deleteRetentionMs : horizon)
   if (retained.length === recordsCount && !needsHorizon) return view.bytes
   const producerId = view.producerId
   if (retained.length === 0) {
@@ -195,4 +207,47 @@ function setDeleteHorizonBit (batch: Uint8Array): void {
   batch[BatchOffset.crc + 1] = crc >>> 16
   batch[BatchOffset.crc + 2] = crc >>> 8
   batch[BatchOffset.crc + 3] = crc
+}
+
+/** What one window of the mapping pass found. */
+export interface MapWindowResult {
+  /** The map filled up inside this window: its coverage ends before the batch that did not fit. */
+  full: boolean
+  /** [producerId, last offset of its last batch in the window] pairs. */
+  producerLastOffsets: Array<[number, number]>
+}
+
+/**
+ * The mapping pass over one window of whole batches: notes the last batch of every producer id
+ * and, with `putKeys`, records every key of the batches that reach `dirtyStart` in the offset
+ * map, extending its coverage batch by batch. Control batches carry no keys the cleaner acts on.
+ */
+export function mapWindow (bytes: Uint8Array, map: OffsetMap, options: { putKeys: boolean, dirtyStart: number }): MapWindowResult {
+  const lastOffsets = new Map<number, number>()
+  let putKeys = options.putKeys
+  let full = false
+  let position = 0
+  while (position + LOG_OVERHEAD <= bytes.byteLength) {
+    const view = RecordBatchView.unchecked(bytes, position)
+    position += view.sizeInBytes
+    const producerId = view.producerId
+    if (producerId >= 0) lastOffsets.set(producerId, view.lastOffset)
+    if (!putKeys || view.lastOffset < options.dirtyStart) continue
+    if (!view.isControl && !putBatchKeys(map, view)) {
+      full = true
+      putKeys = false
+      continue
+    }
+    map.cover(view.lastOffset)
+  }
+  return { full, producerLastOffsets: [...lastOffsets] }
+}
+
+function putBatchKeys (map: OffsetMap, view: RecordBatchView): boolean {
+  const baseOffset = view.baseOffset
+  for (const record of view) {
+    if (record.key === null) continue
+    if (!map.put(record.key, baseOffset + record.offsetDelta)) return false
+  }
+  return true
 }

@@ -20,7 +20,11 @@
  * | keyLengths | Int32Array   | entriesMax | key length in bytes                           |
  * | offsets    | Float64Array | entriesMax | newest offset of the key (a safe integer)     |
  * | arena      | Uint8Array   | keyBytesMax| key bytes, back to back                        |
+ * | meta       | Float64Array | 3          | count, arenaUsed, latestOffset                 |
  *
+ * Because the counters live in shared memory too, a worker thread can build the map (decoding
+ * and decompressing the dirty section off the main thread) and the main thread sees the result
+ * without a copy. One builder at a time: the cleaner runs one task per log and awaits it.
  * Invariants: slots has at least twice as many entries as `entriesMax` (load <= 0.5, so linear
  * probing stays short and always finds an empty slot); `count <= entriesMax`;
  * `arenaUsed <= keyBytesMax`. `latestOffset` is the map's coverage, set by the builder with
@@ -49,10 +53,13 @@ export interface OffsetMapState {
   keyLengths: Int32Array
   offsets: Float64Array
   arena: Uint8Array
-  count: number
-  arenaUsed: number
-  latestOffset: number
+  /** [count, arenaUsed, latestOffset] */
+  meta: Float64Array
 }
+
+const COUNT = 0
+const ARENA_USED = 1
+const LATEST_OFFSET = 2
 
 const HASH_SEED = 0x5eed
 
@@ -76,6 +83,8 @@ export class OffsetMap {
     if (!Number.isInteger(keyBytesMax) || keyBytesMax < 1 || keyBytesMax > 2 ** 31 - 1) {
       throw new SluiceError('SLUICE_INVALID_OPTION', `offsetMap.keyBytesMax must be an integer in [1, 2^31 - 1], got ${String(keyBytesMax)}`)
     }
+    const meta = new Float64Array(new SharedArrayBuffer(3 * 8))
+    meta[LATEST_OFFSET] = -1
     let slotCount = 2
     while (slotCount < entriesMax * 2) slotCount *= 2
     return new OffsetMap({
@@ -85,9 +94,7 @@ export class OffsetMap {
       keyLengths: new Int32Array(new SharedArrayBuffer(entriesMax * 4)),
       offsets: new Float64Array(new SharedArrayBuffer(entriesMax * 8)),
       arena: new Uint8Array(new SharedArrayBuffer(keyBytesMax)),
-      count: 0,
-      arenaUsed: 0,
-      latestOffset: -1
+      meta
     })
   }
 
@@ -96,15 +103,16 @@ export class OffsetMap {
     return new OffsetMap(state)
   }
 
-  /** The state to pass to a worker (buffers are shared, the counters copied). */
-  get state (): OffsetMapState { return { ...this.#state } }
-  get size (): number { return this.#state.count }
+  /** The state to pass to a worker (every array shared, nothing copied). */
+  get state (): OffsetMapState { return this.#state }
+  get size (): number { return this.#state.meta[COUNT]! }
   /** The map's coverage: records past it were not seen by the map and are always kept. */
-  get latestOffset (): number { return this.#state.latestOffset }
+  get latestOffset (): number { return this.#state.meta[LATEST_OFFSET]! }
 
   /** Extends the coverage to `offset` (never shrinks it). */
   cover (offset: number): void {
-    if (offset > this.#state.latestOffset) this.#state.latestOffset = offset
+    const meta = this.#state.meta
+    if (offset > meta[LATEST_OFFSET]!) meta[LATEST_OFFSET] = offset
   }
 
   /**
@@ -125,14 +133,18 @@ export class OffsetMap {
       }
       slot = (slot + 1) & this.#mask
     }
-    if (state.count >= state.offsets.length || state.arenaUsed + key.length > state.arena.length) return false
-    const entry = state.count++
+    const meta = state.meta
+    const count = meta[COUNT]!
+    const arenaUsed = meta[ARENA_USED]!
+    if (count >= state.offsets.length || arenaUsed + key.length > state.arena.length) return false
+    const entry = count
+    meta[COUNT] = count + 1
     state.hashes[entry] = hash
-    state.keyStarts[entry] = state.arenaUsed
+    state.keyStarts[entry] = arenaUsed
     state.keyLengths[entry] = key.length
     state.offsets[entry] = offset
-    state.arena.set(key, state.arenaUsed)
-    state.arenaUsed += key.length
+    state.arena.set(key, arenaUsed)
+    meta[ARENA_USED] = arenaUsed + key.length
     state.slots[slot] = entry + 1
     return true
   }

@@ -165,12 +165,16 @@ describe('compaction', () => {
     await compactLog(cleanable, cfg, { now: 50_000, force: true })
     let records = (await consume(log)).records
     expect(records.map((record) => [record.key, record.value])).toEqual([['b', 'b1'], ['a', null], ['c', 'c1']])
+    expect((await compactLog(cleanable, cfg, { now: 50_999 })).reason).toBe('nothing-dirty')
     await compactLog(cleanable, cfg, { now: 50_999, force: true })
     records = (await consume(log)).records
     expect(records.map((record) => [record.key, record.value])).toEqual([['b', 'b1'], ['a', null], ['c', 'c1']])
-    await compactLog(cleanable, cfg, { now: 51_000, force: true })
+    // Nothing is dirty, but the horizon has passed: the cleaner runs on its own (no force).
+    const due = await compactLog(cleanable, cfg, { now: 51_000 })
+    expect(due.reason).toBe('delete-horizon')
     records = (await consume(log)).records
     expect(records.map((record) => [record.key, record.value])).toEqual([['b', 'b1'], ['c', 'c1']])
+    expect((await compactLog(cleanable, cfg, { now: 99_000 })).reason).toBe('nothing-dirty')
     // Timestamps read back unchanged even though the tombstone's batch stored the horizon.
     expect(records[0]!.timestamp).toBe(1_000_010)
   })
@@ -213,6 +217,7 @@ describe('compaction', () => {
     cleanups.push(async () => { await pool.close() })
     await compactLog(inline.cleanable, config(), { now: 2_000_000 })
     const result = await compactLog(worker.cleanable, config(), { now: 2_000_000, pool })
+    expect(result.checkpoint).toBe(worker.log.activeSegment.baseOffset)
     expect(result.stats.recordsRead).toBeGreaterThan(result.stats.recordsKept)
     const a = await inline.log.read(0, { maxBytes: 1 << 20 })
     const b = await worker.log.read(0, { maxBytes: 1 << 20 })

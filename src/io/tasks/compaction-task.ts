@@ -1,5 +1,7 @@
 /**
- * Worker-thread task: the CPU half of compacting one segment (decode every batch, decide per
+ * Worker-thread tasks of compaction. `map`: the mapping pass over a window of the dirty
+ * section, writing keys straight into the offset map's shared memory. `filter`: the CPU half
+ * of compacting one segment (decode every batch, decide per
  * record, re-encode and recompress the survivors) with the same code the inline path runs
  * (`io/compaction-filter.ts`), so a worker's output equals the inline output byte for byte.
  *
@@ -11,7 +13,7 @@
  * statistics travel beside it); next to decoding and recompressing a segment that copy is small.
  */
 import { OffsetMap, type OffsetMapState } from '../compaction-offset-map.js'
-import { emptyFilterStats, filterBatches, type CompactionFilterStats } from '../compaction-filter.js'
+import { emptyFilterStats, filterBatches, mapWindow, type CompactionFilterStats, type MapWindowResult } from '../compaction-filter.js'
 import { sluiceTask } from './task-error.js'
 
 export interface CompactionTaskPayload {
@@ -50,3 +52,15 @@ export const filter = sluiceTask((payload: CompactionTaskPayload): CompactionTas
   }
   return { bytes: out, stats }
 })
+
+export interface CompactionMapTaskPayload {
+  bytes: Uint8Array
+  /** The map's shared memory: the worker writes into it, the caller sees the result in place. */
+  map: OffsetMapState
+  putKeys: boolean
+  dirtyStart: number
+}
+
+/** The mapping pass over one window (see `mapWindow`), off the main thread. */
+export const map = sluiceTask((payload: CompactionMapTaskPayload): MapWindowResult =>
+  mapWindow(payload.bytes, OffsetMap.fromState(payload.map), { putKeys: payload.putKeys, dirtyStart: payload.dirtyStart }))
