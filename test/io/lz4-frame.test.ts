@@ -125,7 +125,7 @@ describe('corrupt lz4 input is CORRUPT_MESSAGE', () => {
   it('bad magic', () => { expectCorrupt(Buffer.concat([Buffer.from('04224d19', 'hex'), good.subarray(4)]), /bad magic/) })
   it('header checksum mismatch', () => {
     const bad = Buffer.from(good)
-    bad[6] ^= 0xff
+    bad[6] = bad[6]! ^ 0xff
     expectCorrupt(bad, /header checksum/)
   })
   it('reserved BD bits', () => {
@@ -150,7 +150,7 @@ describe('corrupt lz4 input is CORRUPT_MESSAGE', () => {
   })
   it('content checksum mismatch', () => {
     const frame = lz4NativeCompressFrame(Buffer.from('check me, check me'), { contentChecksum: true })
-    frame[frame.length - 1] ^= 1
+    frame[frame.length - 1] = frame[frame.length - 1]! ^ 1
     expectCorrupt(frame, /./)
   })
   it('empty input', () => { expectCorrupt(new Uint8Array(0), /shorter/) })
