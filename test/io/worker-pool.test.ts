@@ -90,6 +90,23 @@ describe('WorkerPool bounds and lifetime', () => {
     }
   })
 
+  it('aborting a running task rejects it with SLUICE_ABORTED and the pool keeps working', async () => {
+    const pool = new WorkerPool({ threadsMax: 1 })
+    try {
+      await pool.run('compression-task#compress', { codec: 'lz4', data: Buffer.from('warm up the thread') })
+      // 16 MiB of gzip level 6 takes hundreds of milliseconds: still running when the abort lands.
+      const data = recordLikeBytes(16 * 1024 * 1024, 6)
+      const controller = new AbortController()
+      const running = pool.run('compression-task#compress', { codec: 'gzip', data }, { signal: controller.signal })
+      setTimeout(() => { controller.abort() }, 50)
+      expect(isSluiceError(await rejection(running), 'SLUICE_ABORTED')).toBe(true)
+      const after = await pool.run<Uint8Array>('compression-task#compress', { codec: 'zstd', data: Buffer.from('still alive') })
+      expect(Buffer.from(after).equals(compressSync('zstd', Buffer.from('still alive')))).toBe(true)
+    } finally {
+      await pool.close()
+    }
+  })
+
   it('a full queue rejects with SLUICE_BUFFER_FULL instead of growing', async () => {
     const pool = new WorkerPool({ threadsMax: 1, queueMax: 1 })
     try {
