@@ -288,7 +288,13 @@ export class PartitionLog {
     const lastOffsetDelta = view.getInt32(BatchOffset.lastOffsetDelta)
     const maxTimestamp = readInt64(view, BatchOffset.maxTimestamp)
     if (this.shouldRoll(batch.byteLength, lastOffsetDelta, maxTimestamp)) {
-      await this.runBlocking(async () => { await this.roll() })
+      await this.runBlocking(async () => {
+        try {
+          await this.roll()
+        } catch (error) {
+          throw storageError(error, `roll of ${this.layout.directory} failed`, this.layout.directory)
+        }
+      })
       return await this.appendValidated(batch, view)
     }
     const segment = this.active
@@ -308,8 +314,12 @@ export class PartitionLog {
 
   /** Runs `task` while appends wait; they continue in their order afterwards. */
   private async runBlocking (task: () => Promise<void>): Promise<void> {
-    if (this.blocked !== undefined) { await this.blocked; return }
-    const running = task()
+    // Tasks queue behind each other: a failure handler raised during a roll runs after it.
+    const previous = this.blocked
+    const running = (async () => {
+      if (previous !== undefined) await previous
+      await task()
+    })()
     const blocked = running.then(() => {}, () => {}).finally(() => { if (this.blocked === blocked) this.blocked = undefined })
     this.blocked = blocked
     await running
@@ -488,7 +498,14 @@ export class PartitionLog {
     await this.flushInternal()
     await old.sealIndexes()
     old.dropTail()
-    const segment = await this.createSegment(old.nextOffset)
+    let segment: Segment
+    try {
+      segment = await this.createSegment(old.nextOffset)
+    } catch (error) {
+      // Leave no stray segment behind: appends continue in the old one until a roll succeeds.
+      await this.deleteSegmentFiles(new Segment(this.segmentContext(), old.nextOffset, this.clock())).catch(() => {})
+      throw error
+    }
     this.segments.push(segment)
     this.writtenState = segment.state()
     this.flushedState = segment.state()
@@ -818,6 +835,13 @@ export class PartitionLog {
     for (let index = start; index < this.segments.length; index++) {
       const segment = this.segments[index]!
       if (segment.baseOffset < minimumBaseOffset) {
+        if (segment.size === 0 && index < this.segments.length - 1) {
+          // An empty segment left by an interrupted roll: it holds nothing, drop just it.
+          this.segments.splice(index, 1)
+          await this.deleteSegmentFiles(segment)
+          index--
+          continue
+        }
         await this.dropSegmentsFrom(index)
         return true
       }

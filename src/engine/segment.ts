@@ -387,7 +387,7 @@ export class Segment {
       valid = false
     }
     if (!valid) {
-      const result = await this.recover(0, this.baseOffset)
+      const result = await this.recover(this.size, this.baseOffset)
       if (result.truncatedBytes > 0) throw this.corrupt(result.validBytes)
       await this.sealIndexes()
     } else {

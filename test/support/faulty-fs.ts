@@ -9,9 +9,10 @@
  *   Directories themselves are durable at once (a simplification: the engine syncs the parent
  *   after mkdir anyway).
  * After `crash()` every handle opened before it fails with EIO and changes nothing, like the
- * descriptors of a killed process.
+ * descriptors of a killed process; so does every call through a `process()` view taken before
+ * it (give each engine instance its own view, so an abandoned engine cannot touch the "disk").
  *
- * Faults: `failOn(operation, code, { times, path })` makes the next `times` matching calls
+ * Faults: `failOn(operation, code, { times, path, skip })` makes the next `times` matching calls
  * throw an errno-style error (`EIO`, `ENOSPC`) without effect; `shortWrites` makes every write
  * store only part of what it was given (at least one byte) and report that.
  */
@@ -31,6 +32,7 @@ interface Inode {
 interface Fault {
   operation: FaultOperation
   code: FaultCode
+  skip: number
   remaining: number
   path: RegExp | undefined
 }
@@ -50,8 +52,9 @@ export class FaultyFileSystem implements FileSystem {
   private faults: Fault[] = []
   private generation = 0
 
-  failOn (operation: FaultOperation, code: FaultCode, options: { times?: number, path?: RegExp } = {}): void {
-    this.faults.push({ operation, code, remaining: options.times ?? Number.POSITIVE_INFINITY, path: options.path })
+  /** The next `times` calls of `operation` (on paths matching `path`) fail, after `skip` that succeed. */
+  failOn (operation: FaultOperation, code: FaultCode, options: { times?: number, path?: RegExp, skip?: number } = {}): void {
+    this.faults.push({ operation, code, skip: options.skip ?? 0, remaining: options.times ?? Number.POSITIVE_INFINITY, path: options.path })
   }
 
   clearFaults (): void {
@@ -71,6 +74,26 @@ export class FaultyFileSystem implements FileSystem {
     this.durableNames = new Map(this.names)
     this.faults = []
     this.shortWrites = false
+  }
+
+  /** A view of this file system that dies (every call fails with EIO) at the next `crash()`. */
+  process (): FileSystem {
+    const generation = this.generation
+    const guard = async <T>(operation: () => Promise<T>): Promise<T> => {
+      if (generation !== this.generation) throw errno('EIO', 'file system call from before the crash')
+      return await operation()
+    }
+    return {
+      open: async (path, mode) => await guard(async () => await this.open(path, mode)),
+      readFile: async (path) => await guard(async () => await this.readFile(path)),
+      rename: async (from, to) => await guard(async () => { await this.rename(from, to) }),
+      unlink: async (path) => await guard(async () => { await this.unlink(path) }),
+      mkdir: async (path) => await guard(async () => { await this.mkdir(path) }),
+      removeDirectory: async (path) => await guard(async () => { await this.removeDirectory(path) }),
+      readdir: async (path) => await guard(async () => await this.readdir(path)),
+      stat: async (path) => await guard(async () => await this.stat(path)),
+      syncDirectory: async (path) => await guard(async () => { await this.syncDirectory(path) })
+    }
   }
 
   /** Current (not necessarily durable) contents of a file, for tests that corrupt files. */
@@ -97,6 +120,7 @@ export class FaultyFileSystem implements FileSystem {
     for (const fault of this.faults) {
       if (fault.operation !== operation || fault.remaining <= 0) continue
       if (fault.path !== undefined && !fault.path.test(path)) continue
+      if (fault.skip > 0) { fault.skip--; continue }
       fault.remaining--
       throw errno(fault.code, `${operation} ${path} (injected)`)
     }
