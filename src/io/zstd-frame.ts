@@ -19,6 +19,12 @@
  *
  * Several frames may follow one another, as the format allows; nothing may trail the last.
  * Dictionaries are refused (Kafka has none).
+ *
+ * The declared window is deliberately not bounded here. A decoder reserves it up front for a
+ * frame without content size (2 MiB for level 3, up to 128 MiB for levels 20-22, which libzstd
+ * caps by default), but pages of that reservation the output never reaches are not committed,
+ * so a tiny frame with a huge window costs address space, not memory; refusing large windows
+ * would refuse legitimate high-level producers and every small `decompressedBytesMax`.
  */
 
 export const zstdFrameMagic = 0xfd2fb528
