@@ -30,7 +30,7 @@ export async function startResponder (answer: Answer): Promise<Responder> {
   const server: Server = createServer((socket) => {
     sockets.add(socket)
     socket.setNoDelay(true)
-    let pending = Buffer.alloc(0)
+    let pending: Buffer = Buffer.alloc(0)
     socket.on('data', (chunk: Buffer) => {
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
       try {
