@@ -154,4 +154,8 @@ describe('corrupt lz4 input is CORRUPT_MESSAGE', () => {
     expectCorrupt(frame, /./)
   })
   it('empty input', () => { expectCorrupt(new Uint8Array(0), /shorter/) })
+  it.each([4n, 6n, 1n << 40n, (1n << 64n) - 1n])('a content size (%s) that does not match the blocks', (contentSize) => {
+    const frame = Buffer.concat([frameHeader(0x68, 0x40, contentSize), uint32LE(0x80000005), Buffer.from('fives'), uint32LE(0)])
+    expectCorrupt(frame, /./)
+  })
 })

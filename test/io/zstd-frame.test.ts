@@ -94,4 +94,15 @@ describe('corrupt zstd input is CORRUPT_MESSAGE', () => {
     expectCorrupt(bad, /./)
   })
   it('empty input', () => { expectCorrupt(new Uint8Array(0), /empty/) })
+  it.each([4, 6, 100 * 1024 * 1024, 0xffffffff])('a single-segment frame whose content size (%i) lies about its one 5-byte block', (contentSize) => {
+    const size = Buffer.alloc(4)
+    size.writeUInt32LE(contentSize)
+    // Descriptor 0xa0: 4-byte content size, single segment (the window is the content size).
+    expectCorrupt(Buffer.concat([magic, Buffer.from([0xa0]), size, blockHeader(true, 0, 5), Buffer.from('fives')]), /./)
+  })
+  it('the same frame with a true content size decodes', () => {
+    const size = Buffer.alloc(4)
+    size.writeUInt32LE(5)
+    expect(decompressSync('zstd', Buffer.concat([magic, Buffer.from([0xa0]), size, blockHeader(true, 0, 5), Buffer.from('fives')])).toString()).toBe('fives')
+  })
 })
