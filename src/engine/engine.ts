@@ -19,7 +19,7 @@ import { SluiceError } from '../core/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { nodeFileSystem } from '../io/file-system.js'
 import { batchesIn } from '../io/record-batch-view.js'
-import { cleanablePartitionLog, exclusive } from './cleanable-log.js'
+import { cleanablePartitionLog } from './cleanable-log.js'
 import { GroupCoordinator } from './group-coordinator.js'
 import type { GroupCoordinatorOptions } from './group-coordinator.js'
 import { LogManager } from './log-manager.js'
@@ -168,7 +168,7 @@ export class Engine {
       await this.topics.close()
       throw error
     }
-    this.retention = new RetentionTask({ checkIntervalMs: this.options.retentionCheckIntervalMs, exclusive: exclusive })
+    this.retention = new RetentionTask({ checkIntervalMs: this.options.retentionCheckIntervalMs })
     for (const name of this.topics.list({ includeInternal: true })) {
       await this.openPartitions(this.topics.describe(name))
     }
@@ -382,7 +382,7 @@ export class Engine {
   async deleteRecords (topic: string, partition: number, offset: number): Promise<number> {
     const log = this.partitionLog(topic, partition)
     const cleanable = cleanablePartitionLog(log, { fs: this.options.fs, persistLogStartOffset: async () => { await this.logs.checkpoint() } })
-    return await exclusive(cleanable, async () => await deleteRecords(cleanable, offset, { scheduler: this.retention.scheduler }))
+    return await deleteRecords(cleanable, offset, { scheduler: this.retention.scheduler })
   }
 
   /** Runs one retention pass over every log now (tests and admin tools). */
