@@ -30,6 +30,12 @@ export const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA'
 
 const EMPTY = Buffer.alloc(0)
 
+/**
+ * `Buffer#utf8Slice` skips the argument normalisation of `toString('utf8', ...)` (~3x faster for
+ * the short names that fill protocol headers); present in every supported Node version.
+ */
+interface Utf8Slicing { utf8Slice: (start: number, end: number) => string }
+
 function truncated (needed: number, remaining: number, offset: number): SluiceError {
   return new SluiceError('INVALID_REQUEST', `truncated input: need ${needed} bytes at offset ${offset}, ${remaining} remain`)
 }
@@ -187,7 +193,7 @@ export class Reader {
     this.need(length)
     const start = this.offset
     this.offset += length
-    return length === 0 ? '' : this.buffer.toString('utf8', start, start + length)
+    return length === 0 ? '' : (this.buffer as unknown as Utf8Slicing).utf8Slice(start, start + length)
   }
 
   /** STRING (int16 length); null is INVALID_REQUEST. */
