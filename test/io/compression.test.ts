@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { fc, test } from '@fast-check/vitest'
 import { gunzipSync } from 'node:zlib'
 import { createRequire } from 'node:module'
+import { compressSync as snappyRaw } from 'snappy'
 import {
   codecFromAttributes, compress, compressionAttribute, compressionCodecIds, compressionDefaults, compressOnThreadpool, compressSync,
   decompress, decompressOnThreadpool, decompressSync, inlineBytesMax, type CompressionCodec
@@ -221,6 +222,56 @@ describe('interop', () => {
     expect(records[0]).toBe(0x56)
     expect(records.includes(Buffer.from('key-0'))).toBe(true)
     expect(records.includes(Buffer.from('value-0-2020-08-14T17:13:08.682Z'))).toBe(true)
+  })
+})
+
+describe('mutated input never escapes as anything but CORRUPT_MESSAGE', () => {
+  const samples = new Map(compressingCodecs.map((codec) => [codec, {
+    small: compressSync(codec, recordLikeBytes(3000, 12)),
+    chunked: compressSync(codec, recordLikeBytes(100_000, 13)),
+    raw: codec === 'snappy' ? snappyRaw(recordLikeBytes(3000, 14)) : undefined
+  }]))
+
+  test.prop([
+    fc.constantFrom(...compressingCodecs),
+    fc.constantFrom('small', 'chunked', 'raw'),
+    fc.array(fc.record({ position: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }), { minLength: 1, maxLength: 8 }),
+    fc.option(fc.nat(), { nil: undefined })
+  ], { numRuns: 1000 })('flipped bytes and truncations decode or raise CORRUPT_MESSAGE', (codec, kind, flips, cut) => {
+    const sample = samples.get(codec)!
+    const original = (kind === 'raw' ? sample.raw : undefined) ?? (kind === 'chunked' ? sample.chunked : sample.small)
+    const mutated = Buffer.from(original)
+    for (const flip of flips) mutated[flip.position % mutated.length] = flip.value
+    const input = cut === undefined ? mutated : mutated.subarray(0, cut % (mutated.length + 1))
+    try {
+      expect(Buffer.isBuffer(decompressSync(codec, input))).toBe(true)
+    } catch (error) {
+      expect(isSluiceError(error, 'CORRUPT_MESSAGE'), String(error)).toBe(true)
+    }
+  })
+})
+
+describe('mutated input, threadpool form', () => {
+  test.prop([
+    fc.constantFrom(...compressingCodecs),
+    fc.array(fc.record({ position: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }), { minLength: 1, maxLength: 4 })
+  ], { numRuns: 200 })('decompressOnThreadpool succeeds or fails exactly as decompressSync does', async (codec, flips) => {
+    const mutated = Buffer.from(compressSync(codec, recordLikeBytes(100_000, 15)))
+    for (const flip of flips) mutated[flip.position % mutated.length] = flip.value
+    let expected: Buffer | string
+    try {
+      expected = decompressSync(codec, mutated)
+    } catch (error) {
+      expected = (error as { code: string }).code
+    }
+    let actual: Buffer | string
+    try {
+      actual = await decompressOnThreadpool(codec, mutated)
+    } catch (error) {
+      actual = (error as { code: string }).code
+    }
+    if (typeof expected === 'string') expect(actual).toBe(expected)
+    else expect(Buffer.isBuffer(actual) && actual.equals(expected)).toBe(true)
   })
 })
 
