@@ -262,46 +262,55 @@ function buildStructCodec (fields: readonly FieldSchema[], version: number, flex
   let bytesMin = flexible ? 1 : 0
   for (const entry of regular) bytesMin += entry.codec.bytesMin
 
-  const read = (r: Reader): Record<string, unknown> => {
-    const value: Record<string, unknown> = {}
-    for (let index = 0; index < entryCount; index++) {
-      const entry = entries[index]!
-      value[entry.name] = entry.kind === 1 ? entry.codec.read(r) : entry.codec.defaultValue()
-    }
-    if (flexible) {
-      r.readTaggedFields(byTag.size === 0
-        ? null
-        : (tag, field) => {
+  const readTags = !flexible
+    ? null
+    : byTag.size === 0
+      ? (r: Reader): void => { r.readTaggedFields(null) }
+      : (r: Reader, value: Record<string, unknown>): void => {
+          r.readTaggedFields((tag, field) => {
             const entry = byTag.get(tag)
             if (entry === undefined) return false
             value[entry.name] = entry.codec.read(field)
             return true
           })
-    }
-    return value
-  }
+        }
 
-  const write = (w: Writer, input: unknown): void => {
-    const value = (input ?? {}) as Record<string, unknown>
+  const read = compileRead(entries, readTags) ?? ((r: Reader): Record<string, unknown> => {
+    const value: Record<string, unknown> = {}
+    for (let index = 0; index < entryCount; index++) {
+      const entry = entries[index]!
+      value[entry.name] = entry.kind === 1 ? entry.codec.read(r) : entry.codec.defaultValue()
+    }
+    if (readTags !== null) readTags(r, value)
+    return value
+  })
+
+  const writeTags = !flexible
+    ? null
+    : (w: Writer, value: Record<string, unknown>): void => {
+        let count = 0
+        for (const entry of tagged) if (!entry.codec.isDefault(value[entry.name])) count++
+        w.writeUVarint(count)
+        if (count === 0) return
+        for (const entry of tagged) {
+          const fieldValue = value[entry.name]
+          if (entry.codec.isDefault(fieldValue)) continue
+          const body = new Writer({ chunkBytes: 64 })
+          entry.codec.write(body, fieldValue)
+          w.writeUVarint(entry.tag)
+          w.writeUVarint(body.length)
+          w.writeWriter(body)
+        }
+      }
+
+  const write = compileWrite(regular, writeTags) ?? ((w: Writer, input: unknown): void => {
+    const value = (input ?? NO_VALUES) as Record<string, unknown>
     for (let index = 0; index < regular.length; index++) {
       const entry = regular[index]!
       entry.codec.write(w, value[entry.name])
     }
-    if (!flexible) return
-    let count = 0
-    for (const entry of tagged) if (!entry.codec.isDefault(value[entry.name])) count++
-    w.writeUVarint(count)
-    if (count === 0) return
-    for (const entry of tagged) {
-      const fieldValue = value[entry.name]
-      if (entry.codec.isDefault(fieldValue)) continue
-      const body = new Writer({ chunkBytes: 64 })
-      entry.codec.write(body, fieldValue)
-      w.writeUVarint(entry.tag)
-      w.writeUVarint(body.length)
-      w.writeWriter(body)
-    }
-  }
+    if (writeTags !== null) writeTags(w, value)
+  })
 
   const defaultValue = (): Record<string, unknown> => {
     const value: Record<string, unknown> = {}
@@ -320,6 +329,42 @@ function buildStructCodec (fields: readonly FieldSchema[], version: number, flex
   }
 
   return { read, write, defaultValue, isDefault, bytesMin }
+}
+
+const NO_VALUES: Record<string, unknown> = Object.freeze({})
+
+/**
+ * Generates the struct reader as one function whose object literal lists every field in schema
+ * order, so each decoded object is created with its final shape in one step (V8 then keeps it a
+ * fast-properties object) and regular fields are read in wire order as the literal is evaluated.
+ * Field names come from the generated schemas and are quoted with JSON.stringify. Returns
+ * undefined where code generation is disabled (`--disallow-code-generation-from-strings`).
+ */
+function compileRead (entries: readonly FieldEntry[], readTags: ((r: Reader, value: Record<string, unknown>) => void) | null): ((r: Reader) => Record<string, unknown>) | undefined {
+  const parameters = entries.map((_, index) => `f${index}`)
+  const functions = entries.map((entry) => entry.kind === 1 ? entry.codec.read : entry.codec.defaultValue)
+  const properties = entries.map((entry, index) => `${JSON.stringify(entry.name)}: f${index}(${entry.kind === 1 ? 'r' : ''})`)
+  const source = `return function read (r) { const value = { ${properties.join(', ')} }; ${readTags === null ? '' : 'tags(r, value); '}return value }`
+  try {
+    // eslint-disable-next-line no-new-func, @typescript-eslint/no-implied-eval
+    return new Function(...parameters, 'tags', source)(...functions, readTags) as (r: Reader) => Record<string, unknown>
+  } catch {
+    return undefined
+  }
+}
+
+/** The writing counterpart of `compileRead`: one straight-line call per regular field. */
+function compileWrite (regular: readonly FieldEntry[], writeTags: ((w: Writer, value: Record<string, unknown>) => void) | null): ((w: Writer, input: unknown) => void) | undefined {
+  const parameters = regular.map((_, index) => `f${index}`)
+  const functions = regular.map((entry) => entry.codec.write)
+  const calls = regular.map((entry, index) => `f${index}(w, value[${JSON.stringify(entry.name)}]); `)
+  const source = `return function write (w, input) { const value = input ?? none; ${calls.join('')}${writeTags === null ? '' : 'tags(w, value); '}}`
+  try {
+    // eslint-disable-next-line no-new-func, @typescript-eslint/no-implied-eval
+    return new Function(...parameters, 'tags', 'none', source)(...functions, writeTags, NO_VALUES) as (w: Writer, input: unknown) => void
+  } catch {
+    return undefined
+  }
 }
 
 /** Decodes a whole message body; trailing bytes after the body are INVALID_REQUEST. */
