@@ -129,6 +129,16 @@ export const inlineBytesMax = Object.freeze({
   decompress: Object.freeze({ none: Number.MAX_SAFE_INTEGER, gzip: 16 * 1024, snappy: 16 * 1024, lz4: 64 * 1024, zstd: 32 * 1024 })
 })
 
+/*
+ * The snappy binding can hand back its output as an external buffer (no copy) or copy it into a
+ * V8-allocated one. Measured interleaved, 15 rounds (medians): a 32 KiB chunk decompressed in
+ * 95 us external vs 15 us copied, compressed in 139 us vs 21 us; 64 KiB compressed in 315 us vs
+ * 32 us (the minimums are equal: the external path's cost comes in bursts, as its finalizers
+ * and external-memory accounting drive extra GC work). So the copy is the fast path.
+ */
+const snappyEncodeOptions = Object.freeze({ copyOutputData: true })
+const snappyDecodeOptions = Object.freeze({ asBuffer: true, copyOutputData: true })
+
 const zstdEncoder = new ZstdEncoder(compressionDefaults.zstdLevel)
 const zstdDecoder = new ZstdDecoder()
 
@@ -158,7 +168,7 @@ export function compressSync (codec: CompressionCodec, data: Uint8Array): Buffer
   switch (codec) {
     case 'none': return input
     case 'gzip': return gzipSync(input, { level: compressionDefaults.gzipLevel })
-    case 'snappy': return writeXerial(input, (chunk) => snappyCompressSync(chunk))
+    case 'snappy': return writeXerial(input, (chunk) => snappyCompressSync(chunk, snappyEncodeOptions))
     case 'lz4': return writeLz4Frame(input)
     case 'zstd': return zstdEncoder.encodeSync(input)
     default: return unknownCodec(codec)
@@ -179,8 +189,8 @@ export function decompressSync (codec: CompressionCodec, data: Uint8Array, optio
     case 'snappy': {
       const plan = planSnappy(input, limit)
       return guard(codec, limit, () => {
-        if (plan.chunks === undefined) return toBuffer(snappyUncompressSync(input, { asBuffer: true }))
-        return concatChunks(plan.chunks.map((chunk) => toBuffer(snappyUncompressSync(chunk, { asBuffer: true }))), plan.uncompressedLength)
+        if (plan.chunks === undefined) return toBuffer(snappyUncompressSync(input, snappyDecodeOptions))
+        return concatChunks(plan.chunks.map((chunk) => toBuffer(snappyUncompressSync(chunk, snappyDecodeOptions))), plan.uncompressedLength)
       })
     }
     case 'lz4':
@@ -238,8 +248,8 @@ export async function decompressOnThreadpool (codec: CompressionCodec, data: Uin
     case 'snappy': {
       const plan = planSnappy(input, limit)
       const work = plan.chunks === undefined
-        ? onThreadpool(signal, async () => toBuffer(await snappyUncompressAsync(input, { asBuffer: true })))
-        : Promise.all(plan.chunks.map(async (chunk) => await onThreadpool(signal, async () => toBuffer(await snappyUncompressAsync(chunk, { asBuffer: true })))))
+        ? onThreadpool(signal, async () => toBuffer(await snappyUncompressAsync(input, snappyDecodeOptions)))
+        : Promise.all(plan.chunks.map(async (chunk) => await onThreadpool(signal, async () => toBuffer(await snappyUncompressAsync(chunk, snappyDecodeOptions)))))
           .then((parts) => concatChunks(parts, plan.uncompressedLength))
       return await abortable(signal, guardAsync(codec, limit, work))
     }
@@ -425,7 +435,7 @@ function clamp (value: number, min: number, max: number): number {
 
 /** xerial framing with its 32 KiB chunks compressed on the threadpool. */
 async function snappyXerialAsync (input: Buffer, signal: AbortSignal | undefined): Promise<Buffer> {
-  const blocks = await Promise.all(xerialChunksOf(input).map(async (chunk) => await onThreadpool(signal, async () => await snappyCompressAsync(chunk))))
+  const blocks = await Promise.all(xerialChunksOf(input).map(async (chunk) => await onThreadpool(signal, async () => await snappyCompressAsync(chunk, snappyEncodeOptions))))
   return assembleXerial(blocks)
 }
 
