@@ -3,9 +3,9 @@
  * and encoding a Fetch v12 response over 10 partitions of 1 MiB of stored batches.
  *
  * Expectation. Decoding walks ~60 fields (header, 1 topic, 10 partitions with their tag
- * buffers) through precompiled closures at ~10-20 ns each and takes each record set as a
- * subarray view: ~1-2 µs per request whatever the batch sizes, i.e. >= 500 k requests/s on
- * one core. Encoding the Fetch response writes ~70 bytes of header per partition into one scratch
+ * buffers) through generated per-struct functions at ~10-20 ns a field, and takes each record set
+ * as a `subarray` view (~75 ns each on this machine, the largest single cost): ~1.5-2.5 µs per
+ * request whatever the batch sizes, i.e. ~400-600 k requests/s on one core. Encoding the Fetch response writes ~70 bytes of header per partition into one scratch
  * chunk and appends each 1 MiB record set as its own chunk for writev: a few µs per response,
  * independent of the 10 MiB it carries; a copying encoder would pay ~1 ms (10 MiB at ~10 GB/s),
  * which is the figure this bench guards against.

@@ -1,7 +1,10 @@
 /**
- * Schema-driven encoder/decoder: turns a field list (`types.ts`) and a version into a pair of
- * closures, once, and caches them. After the first use of a version, decoding walks a flat
- * array of per-field readers with no version checks left.
+ * Schema-driven encoder/decoder: turns a field list (`types.ts`) and a version into a reader and
+ * a writer, once, and caches them. Per-field readers and writers are closures; each struct's
+ * reader/writer is generated as one straight-line function over them (an object literal in
+ * field order, so decoded objects are born with their final shape), with a closure interpreter
+ * as the fallback where code generation is disabled. After the first use of a version nothing
+ * checks versions any more.
  *
  * Rules (as in Kafka's generated message classes and KIP-482):
  * - A field exists in a version iff `versions` contains it; fields of other versions are
