@@ -8,7 +8,7 @@ import { test } from '@fast-check/vitest'
 import fc from 'fast-check'
 import { test as plainTest } from 'vitest'
 import { apiSchemas } from '../../src/kafka/apis/index.js'
-import { decodeRequest, encodeRequest, KafkaRequestError } from '../../src/kafka/protocol/frame.js'
+import { decodeRequest, encodeRequest, KafkaRequestError, readFrameSize } from '../../src/kafka/protocol/frame.js'
 import { inRange } from '../../src/kafka/schema/types.js'
 import { isSluiceError } from '../../src/core/errors.js'
 import { structArbitrary } from './support/arbitrary-message.js'
@@ -131,5 +131,15 @@ describe('request decoding under hostile input', () => {
     expect(error?.code).toBe('UNSUPPORTED_VERSION')
     expect(error?.apiKey).toBe(18)
     expect(error?.apiVersion).toBe(4)
+  })
+})
+
+describe('frame sizes', () => {
+  plainTest('readFrameSize waits for 4 bytes and rejects negative sizes', () => {
+    expect(readFrameSize(Buffer.from('000001', 'hex'))).toBe(-1)
+    expect(readFrameSize(Buffer.from('ff0000000a', 'hex'), 1)).toBe(10)
+    let error: unknown
+    try { readFrameSize(Buffer.from('80000000', 'hex')) } catch (caught) { error = caught }
+    expect(isSluiceError(error, 'INVALID_REQUEST')).toBe(true)
   })
 })
