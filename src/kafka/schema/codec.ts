@@ -14,7 +14,9 @@
  *   every struct (and the message itself) ends with a TAG_BUFFER. Fields tagged in a version are
  *   read from that buffer; unknown tags are skipped; known tags are written in ascending order
  *   and only when their value differs from the default.
- * - Encoders accept partial objects: a missing (undefined) value takes its default.
+ * - Encoders accept partial objects: a missing (undefined) value takes its default. Values of
+ *   fields that do not exist in the version being written are ignored (Kafka's generated
+ *   classes throw for non-ignorable ones; handlers here fill one object for every version).
  * - Reads are bounded by `Reader`; arrays are length-checked against the bytes left before any
  *   element is read, using the smallest encoded size of an element.
  */
