@@ -31,7 +31,7 @@ import {
   type GroupMetadataValue
 } from './offset-records.js'
 import { MemoryOffsetStore, type OffsetStore, type OffsetStoreRecord } from './offset-store.js'
-import type { TopicPartitions } from './consumer-protocol.js'
+import { CONSUMER_PROTOCOL_TYPE, decodeSubscription, type TopicPartitions } from './consumer-protocol.js'
 
 export type { JoinGroupProtocol } from './group-member.js'
 export type { GroupState } from './group.js'
@@ -70,6 +70,13 @@ export interface GroupCoordinatorOptions {
   offsetMetadataMaxBytes?: number
   /** Kafka: `offsets.topic.num.partitions`. @defaultValue 50 */
   offsetsTopicNumPartitions?: number
+  /**
+   * How long committed offsets outlive their group's activity. Kafka: `offsets.retention.minutes`
+   * (10080), here in ms. @defaultValue 604800000 (7 days)
+   */
+  offsetsRetentionMs?: number
+  /** Kafka: `offsets.retention.check.interval.ms`. @defaultValue 600000 */
+  offsetsRetentionCheckIntervalMs?: number
   /** Wall clock in ms. @defaultValue Date.now */
   now?: () => number
   /** @defaultValue the global setTimeout/clearTimeout, unref'd so idle groups do not hold the process open */
@@ -85,7 +92,9 @@ export const groupCoordinatorDefaults = Object.freeze({
   groupOffsetCountMax: 100_000,
   joinProtocolCountMax: 64,
   offsetMetadataMaxBytes: 4096,
-  offsetsTopicNumPartitions: 50
+  offsetsTopicNumPartitions: 50,
+  offsetsRetentionMs: 604_800_000,
+  offsetsRetentionCheckIntervalMs: 600_000
 })
 
 export interface ResolvedGroupCoordinatorOptions {
@@ -98,6 +107,8 @@ export interface ResolvedGroupCoordinatorOptions {
   readonly joinProtocolCountMax: number
   readonly offsetMetadataMaxBytes: number
   readonly offsetsTopicNumPartitions: number
+  readonly offsetsRetentionMs: number
+  readonly offsetsRetentionCheckIntervalMs: number
   readonly store: OffsetStore
   readonly now: () => number
   readonly timers: GroupTimers
@@ -139,6 +150,8 @@ export function resolveGroupCoordinatorOptions (options: GroupCoordinatorOptions
     joinProtocolCountMax: integer('joinProtocolCountMax', 1, 10_000),
     offsetMetadataMaxBytes: integer('offsetMetadataMaxBytes', 0, INT32_MAX),
     offsetsTopicNumPartitions: integer('offsetsTopicNumPartitions', 1, 100_000),
+    offsetsRetentionMs: integer('offsetsRetentionMs', 1, Number.MAX_SAFE_INTEGER),
+    offsetsRetentionCheckIntervalMs: integer('offsetsRetentionCheckIntervalMs', 1, INT32_MAX),
     store: options.store ?? new MemoryOffsetStore(),
     now: options.now ?? (() => Date.now()),
     timers: options.timers ?? defaultTimers
@@ -328,6 +341,7 @@ export class GroupCoordinator {
   readonly #groups = new Map<string, Group>()
   readonly #store: OffsetStore
   #commitSequence = 0
+  #retentionTimer: unknown = null
   #closed = false
   #closePromise: Promise<void> | null = null
 
@@ -340,6 +354,7 @@ export class GroupCoordinator {
   static async open (options: GroupCoordinatorOptions = {}): Promise<GroupCoordinator> {
     const coordinator = new GroupCoordinator(resolveGroupCoordinatorOptions(options))
     await coordinator.#load()
+    coordinator.#armRetention()
     return coordinator
   }
 
@@ -1123,6 +1138,98 @@ export class GroupCoordinator {
   }
 
   // ---------------------------------------------------------------------------------------
+  // Offset retention
+
+  #armRetention (): void {
+    if (this.#closed) return
+    this.#retentionTimer = this.#setTimer(() => {
+      this.#retentionTimer = null
+      this.expireOffsets().catch((error: unknown) => {
+        storeErrorChannel.publish({ groupId: null, error })
+      }).finally(() => { this.#armRetention() })
+    }, this.options.offsetsRetentionCheckIntervalMs)
+  }
+
+  /**
+   * Kafka's offset expiry (KIP-211), run every `offsetsRetentionCheckIntervalMs`: in an Empty
+   * group every offset expires `offsetsRetentionMs` after the group became Empty; in a group
+   * without a protocol (offsets only) and for topics no member of a live consumer group
+   * subscribes to, `offsetsRetentionMs` after the commit. An Empty group left with no offsets
+   * is deleted. Tombstones are written first; the cache follows once they are stored.
+   * Returns the number of offsets expired.
+   */
+  async expireOffsets (): Promise<number> {
+    this.#checkOpen()
+    const now = this.options.now()
+    let expiredCount = 0
+    for (const group of [...this.#groups.values()]) {
+      if (group.is('Dead')) continue
+      const expired = this.#expiredOffsets(group, now)
+      const deleteGroup = group.is('Empty') && group.members.size === 0 && group.pendingMembers.size === 0 &&
+        group.offsetCount === expired.length
+      if (expired.length === 0 && !deleteGroup) continue
+      const records: OffsetStoreRecord[] = expired.map(({ topic, partition }) =>
+        ({ key: encodeOffsetCommitKey({ group: group.groupId, topic, partition }), value: null, timestamp: now }))
+      if (deleteGroup && group.protocolType !== null) records.push({ key: encodeGroupMetadataKey(group.groupId), value: null, timestamp: now })
+      if (records.length > 0) await this.#store.append(this.partitionFor(group.groupId), records)
+      if (this.#closed) return expiredCount
+      for (const { topic, partition, committed } of expired) {
+        const partitions = group.offsets.get(topic)
+        // A commit that landed while the tombstones were written wins over them.
+        if (partitions?.get(partition) !== committed) continue
+        partitions.delete(partition)
+        group.offsetCount--
+        if (partitions.size === 0) group.offsets.delete(topic)
+        expiredCount++
+      }
+      if (deleteGroup && group.is('Empty') && group.members.size === 0 && group.offsetCount === 0 && this.#groups.get(group.groupId) === group) {
+        group.transition('Dead', now)
+        this.#groups.delete(group.groupId)
+        this.#clearGroupTimers(group)
+      }
+    }
+    return expiredCount
+  }
+
+  #expiredOffsets (group: Group, now: number): Array<{ topic: string, partition: number, committed: CommittedOffset }> {
+    const expired: Array<{ topic: string, partition: number, committed: CommittedOffset }> = []
+    let baseTimestamp: ((committed: CommittedOffset) => number) | null = null
+    let subscribed: Set<string> | null = null
+    if (group.protocolType === null) {
+      baseTimestamp = (committed) => committed.commitTimestamp
+    } else if (group.is('Empty')) {
+      baseTimestamp = () => group.stateTimestamp
+    } else if (group.protocolType === CONSUMER_PROTOCOL_TYPE && group.protocolName !== null) {
+      subscribed = this.#subscribedTopics(group)
+      if (subscribed !== null) baseTimestamp = (committed) => committed.commitTimestamp
+    }
+    if (baseTimestamp === null) return expired
+    for (const [topic, partitions] of group.offsets) {
+      if (subscribed?.has(topic) === true) continue
+      for (const [partition, committed] of partitions) {
+        const due = committed.expireTimestamp >= 0
+          ? now >= committed.expireTimestamp
+          : baseTimestamp(committed) + this.options.offsetsRetentionMs <= now
+        if (due) expired.push({ topic, partition, committed })
+      }
+    }
+    return expired
+  }
+
+  /** Topics the members of a consumer group subscribe to; null when a subscription does not parse. */
+  #subscribedTopics (group: Group): Set<string> | null {
+    const topics = new Set<string>()
+    for (const member of group.members.values()) {
+      try {
+        for (const topic of decodeSubscription(member.metadata(group.protocolName)).topics) topics.add(topic)
+      } catch {
+        return null
+      }
+    }
+    return topics
+  }
+
+  // ---------------------------------------------------------------------------------------
   // Persistence
 
   #groupMetadataValue (group: Group, assignments?: Map<string, Uint8Array>): GroupMetadataValue {
@@ -1289,6 +1396,8 @@ export class GroupCoordinator {
   close (): Promise<void> {
     if (this.#closePromise !== null) return this.#closePromise
     this.#closed = true
+    if (this.#retentionTimer !== null) this.options.timers.clearTimeout(this.#retentionTimer)
+    this.#retentionTimer = null
     const error = new SluiceError('SLUICE_CLOSED', 'group coordinator closed')
     for (const group of this.#groups.values()) {
       this.#clearGroupTimers(group)

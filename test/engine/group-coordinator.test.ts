@@ -533,6 +533,34 @@ describe('offsets', () => {
     expect(coordinator.fetchOffsets('g', null)[0]!.partitions[0]!.offset).toBe(1)
   })
 
+  it('expires offsets after offsets.retention: Empty groups from when they emptied, simple groups from the commit', async () => {
+    const day = 24 * 3600 * 1000
+    await open({ offsetsRetentionMs: 7 * day, offsetsRetentionCheckIntervalMs: 3600 * 1000 })
+    await coordinator.commitOffsets({ groupId: 'simple', generationId: -1, memberId: '', groupInstanceId: null, offsets: [{ topic: 't', partition: 0, offset: 1 }] })
+    const results = await formGroup(1)
+    await syncAll(results, new Map())
+    const member = results[0]!
+    const commit = (topic: string) => coordinator.commitOffsets({ groupId: 'g', generationId: 1, memberId: member.memberId, groupInstanceId: null, offsets: [{ topic, partition: 0, offset: 5 }] })
+    await commit('t')
+    await commit('unsubscribed')
+    // Keep the member alive for 8 days; only the unsubscribed topic's offset and the simple group's expire.
+    for (let elapsed = 0; elapsed < 8 * day; elapsed += 5000) {
+      coordinator.heartbeat({ groupId: 'g', generationId: 1, memberId: member.memberId, groupInstanceId: null })
+      await vi.advanceTimersByTimeAsync(5000)
+    }
+    expect(coordinator.fetchOffsets('g', null).map((topic) => topic.topic)).toEqual(['t'])
+    expect(coordinator.groupState('simple')).toBeNull()
+    coordinator.leaveGroup('g', [{ memberId: member.memberId, groupInstanceId: null }])
+    await vi.advanceTimersByTimeAsync(6 * day)
+    expect(coordinator.fetchOffsets('g', null)).toHaveLength(1)
+    await vi.advanceTimersByTimeAsync(day + 3600 * 1000)
+    expect(coordinator.fetchOffsets('g', null)).toEqual([])
+    expect(coordinator.groupState('g')).toBeNull()
+    await coordinator.close()
+    await open()
+    expect(coordinator.groupCount).toBe(0)
+  })
+
   it('bounds committed partitions per group', async () => {
     await open({ groupOffsetCountMax: 2 })
     const offsets = [0, 1, 2].map((partition) => ({ topic: 't', partition, offset: 1 }))
