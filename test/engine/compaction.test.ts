@@ -250,7 +250,9 @@ describe('compaction', () => {
     const stored = await appendAll(log, workload(12, 4))
     const active = log.activeSegment.baseOffset
     const outcomes: unknown[] = []
-    const task = new CompactionTask({ backoffMs: 10, clock: () => 2_000_000, onResult: (_log, result) => { outcomes.push(result) } })
+    const pool = new WorkerPool({ threadsMax: 1 })
+    cleanups.push(async () => { await pool.close() })
+    const task = new CompactionTask({ backoffMs: 10, clock: () => 2_000_000, pool, onResult: (_log, result) => { outcomes.push(result) } })
     cleanups.push(async () => { await task.close() })
     task.add({ log: cleanable, config: () => config() })
     task.start()

@@ -4,7 +4,7 @@ import { OffsetMap } from '../../src/io/compaction-offset-map.js'
 import { filterBatches, type CompactionFilterContext } from '../../src/io/compaction-filter.js'
 import { encodeRecordBatch, RecordBatchView, batchesIn, type RecordInput } from '../../src/io/record-batch.js'
 import { WorkerPool } from '../../src/io/worker-pool.js'
-import type { CompactionTaskResult } from '../../src/io/tasks/compaction-task.js'
+import { decodeFilterResult } from '../../src/io/tasks/compaction-task.js'
 
 const key = (text: string): Uint8Array => Buffer.from(text)
 
@@ -161,7 +161,7 @@ describe('compaction filter', () => {
     const inline = concat(filterBatches(batch, context(map)))
     const pool = new WorkerPool({ threadsMax: 1 })
     try {
-      const result = await pool.run<CompactionTaskResult>('compaction-task#filter', { bytes: batch, map: map.state, now: 1_000_000, deleteRetentionMs: 1000, producerLastOffsets: [], keepBatchEndingAt: -1 })
+      const result = decodeFilterResult(await pool.run<Uint8Array>('compaction-task#filter', { bytes: batch, map: map.state, now: 1_000_000, deleteRetentionMs: 1000, producerLastOffsets: [], keepBatchEndingAt: -1 }))
       expect(Buffer.from(result.bytes)).toEqual(inline)
       expect(result.stats.recordsKept).toBe(2)
     } finally {

@@ -8,10 +8,12 @@
  * Input: the segment's batches (copied by structured clone unless the caller transfers them),
  * the offset map's state (SharedArrayBuffers: shared, not copied), the clock, the topic's
  * `delete.retention.ms`, and the last batch offset of every producer id the segment holds.
- * Output: the surviving batches back to back in one buffer, and the filter's statistics. The
- * buffer is copied once by structured clone (Piscina moves only a top-level result, and the
- * statistics travel beside it); next to decoding and recompressing a segment that copy is small.
+ * Output: one buffer, moved (not copied) back to the main thread: the surviving batches back
+ * to back, then the filter's statistics as a trailer of float64s (`STATS_TRAILER_BYTES`, in
+ * `STATS_FIELDS` order), because Piscina moves only a top-level result. `decodeFilterResult`
+ * splits it again. Callers transfer the input window too, so no 8 MiB window is ever cloned.
  */
+import { Piscina } from 'piscina'
 import { OffsetMap, type OffsetMapState } from '../compaction-offset-map.js'
 import { emptyFilterStats, filterBatches, mapWindow, type CompactionFilterStats, type MapWindowResult } from '../compaction-filter.js'
 import { sluiceTask } from './task-error.js'
@@ -32,7 +34,23 @@ export interface CompactionTaskResult {
   stats: CompactionFilterStats
 }
 
-export const filter = sluiceTask((payload: CompactionTaskPayload): CompactionTaskResult => {
+/** The statistics fields, in trailer order. */
+export const STATS_FIELDS: ReadonlyArray<keyof CompactionFilterStats> = Object.freeze([
+  'batchesRead', 'batchesKept', 'batchesRewritten', 'recordsRead', 'recordsKept',
+  'tombstonesKept', 'tombstonesDropped', 'bytesRead', 'bytesWritten', 'deleteHorizonMin'
+])
+export const STATS_TRAILER_BYTES = STATS_FIELDS.length * 8
+
+/** Splits the filter task's moved buffer into batches and statistics. */
+export function decodeFilterResult (result: Uint8Array): CompactionTaskResult {
+  const end = result.byteLength - STATS_TRAILER_BYTES
+  const view = new DataView(result.buffer, result.byteOffset + end, STATS_TRAILER_BYTES)
+  const stats = emptyFilterStats()
+  STATS_FIELDS.forEach((field, index) => { stats[field] = view.getFloat64(index * 8) })
+  return { bytes: result.subarray(0, end), stats }
+}
+
+export const filter = sluiceTask((payload: CompactionTaskPayload): Uint8Array => {
   const lastOffsets = new Map(payload.producerLastOffsets)
   const stats = emptyFilterStats()
   const chunks = filterBatches(payload.bytes, {
@@ -44,13 +62,15 @@ export const filter = sluiceTask((payload: CompactionTaskPayload): CompactionTas
   }, stats)
   let total = 0
   for (const chunk of chunks) total += chunk.byteLength
-  const out = new Uint8Array(total)
+  const out = new Uint8Array(total + STATS_TRAILER_BYTES)
   let position = 0
   for (const chunk of chunks) {
     out.set(chunk, position)
     position += chunk.byteLength
   }
-  return { bytes: out, stats }
+  const view = new DataView(out.buffer, total, STATS_TRAILER_BYTES)
+  STATS_FIELDS.forEach((field, index) => { view.setFloat64(index * 8, stats[field]) })
+  return Piscina.move(out) as unknown as Uint8Array
 })
 
 export interface CompactionMapTaskPayload {
