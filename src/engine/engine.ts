@@ -9,6 +9,8 @@
  *   LogManager     every `<topic>-<partition>` directory, checkpoints, clean-shutdown marker
  *   GroupCoordinator  groups and committed offsets, persisted in `__consumer_offsets`
  *   RetentionTask  deletes old segments in the background
+ *   ProducerStateManager per partition (idempotent producers; `<offset>.snapshot` files) and
+ *   ProducerIdManager (`producer-id-block`), see producer-state.ts and producer-id-manager.ts
  *
  * Long polls: a reader that is caught up waits on `waitForData`; every acknowledged append
  * wakes the waiters of its partition in the same tick, so no polling loop sits anywhere.
@@ -25,7 +27,11 @@ import type { GroupCoordinatorOptions } from './group-coordinator.js'
 import { LogManager } from './log-manager.js'
 import { LogOffsetStore } from './log-offset-store.js'
 import { OFFSETS_TOPIC } from './offset-records.js'
-import type { AppendResult, FlushPolicy, PartitionLog, PartitionLogConfig, ReadResult } from './partition-log.js'
+import type { FlushPolicy, PartitionLog, PartitionLogConfig, ReadResult } from './partition-log.js'
+import { ProducerIdManager } from './producer-id-manager.js'
+import type { ProducerIdentity } from './producer-id-manager.js'
+import { PRODUCER_ID_EXPIRATION_MS_DEFAULT, ProducerStateManager, appendIdempotent, producerHeaderOf } from './producer-state.js'
+import type { ProducerAppendResult } from './producer-state.js'
 import { RetentionTask, deleteRecords } from './retention.js'
 import type { TopicConfig } from './topic-config.js'
 import type { CreateTopicOptions, TopicDescription } from './topic-registry.js'
@@ -52,6 +58,12 @@ export interface EngineOptions {
   retentionCheckIntervalMs?: number
   /** File descriptors kept open at most. @defaultValue 1000 */
   maxOpenFiles?: number
+  /**
+   * An idempotent producer's state in a partition is dropped after this long without a write;
+   * its next batch is then accepted at any sequence. Kafka: `producer.id.expiration.ms`.
+   * @defaultValue 86400000
+   */
+  producerIdExpirationMs?: number
   /** File operations; tests pass a fault-injecting one. */
   fs?: FileSystem
 }
@@ -62,10 +74,11 @@ export const engineDefaults = Object.freeze({
   numPartitions: 1,
   offsetsTopicPartitions: 50,
   retentionCheckIntervalMs: 300_000,
-  maxOpenFiles: 1000
+  maxOpenFiles: 1000,
+  producerIdExpirationMs: PRODUCER_ID_EXPIRATION_MS_DEFAULT
 })
 
-const optionKeys = new Set(['dataDir', 'flush', 'autoCreateTopics', 'numPartitions', 'offsetsTopicPartitions', 'groups', 'retentionCheckIntervalMs', 'maxOpenFiles', 'fs'])
+const optionKeys = new Set(['dataDir', 'flush', 'autoCreateTopics', 'numPartitions', 'offsetsTopicPartitions', 'groups', 'retentionCheckIntervalMs', 'maxOpenFiles', 'producerIdExpirationMs', 'fs'])
 
 export interface TopicPartition {
   topic: string
@@ -89,6 +102,11 @@ export interface ListedOffset {
 
 function partitionKey (topic: string, partition: number): string { return `${topic}\u0000${partition}` }
 
+function splitPartitionKey (key: string): [string, number] {
+  const at = key.lastIndexOf('\u0000')
+  return [key.slice(0, at), Number(key.slice(at + 1))]
+}
+
 function logConfigOf (config: Readonly<TopicConfig>): Partial<PartitionLogConfig> {
   return {
     segmentBytes: config.segmentBytes,
@@ -111,7 +129,7 @@ export function resolveEngineOptions (options: EngineOptions): Readonly<Required
   if (!['always', 'interval', 'never'].includes(resolved.flush)) {
     throw new SluiceError('SLUICE_INVALID_OPTION', `flush must be 'always', 'interval' or 'never', got ${String(resolved.flush)}`)
   }
-  for (const [name, low] of [['numPartitions', 1], ['offsetsTopicPartitions', 1], ['retentionCheckIntervalMs', 1], ['maxOpenFiles', 4]] as const) {
+  for (const [name, low] of [['numPartitions', 1], ['offsetsTopicPartitions', 1], ['retentionCheckIntervalMs', 1], ['maxOpenFiles', 4], ['producerIdExpirationMs', 1]] as const) {
     const value = resolved[name]
     if (!Number.isSafeInteger(value) || value < low) throw new SluiceError('SLUICE_INVALID_OPTION', `${name} must be an integer >= ${low}, got ${String(value)}`)
   }
@@ -131,6 +149,9 @@ export class Engine {
   private retention!: RetentionTask
   private readonly waitersByPartition = new Map<string, Set<DataWaiter>>()
   private readonly retentionEntries = new Map<string, () => void>()
+  private readonly producerStates = new Map<string, ProducerStateManager>()
+  private producerIds: ProducerIdManager | undefined
+  private readonly producerSnapshots = new Set<Promise<void>>()
   private closePromise: Promise<void> | undefined
 
   private constructor (options: EngineOptions) {
@@ -197,6 +218,7 @@ export class Engine {
       const id = partitionKey(description.name, partition)
       if (this.retentionEntries.has(id)) continue
       const log = await this.logs.createLog(description.name, partition)
+      await this.openProducerState(id, log)
       const cleanable = cleanablePartitionLog(log, { fs: this.options.fs, persistLogStartOffset: async () => { await this.logs.checkpoint() } })
       const remove = this.retention.add({
         log: cleanable,
@@ -211,6 +233,8 @@ export class Engine {
       const id = partitionKey(topic, partition)
       this.retentionEntries.get(id)?.()
       this.retentionEntries.delete(id)
+      this.producerStates.get(id)?.clear()
+      this.producerStates.delete(id)
       await this.logs.deleteLog(topic, partition)
       this.wakePartition(id)
     }
@@ -282,11 +306,77 @@ export class Engine {
    * Appends one RecordBatch v2 to a partition and wakes its waiting readers once the batch is
    * readable. Resolves with the offsets assigned and the durability reached.
    */
-  async append (topic: string, partition: number, batch: Uint8Array): Promise<AppendResult> {
+  async append (topic: string, partition: number, batch: Uint8Array): Promise<ProducerAppendResult> {
     const log = this.partitionLog(topic, partition)
-    const result = await log.append(batch)
-    this.wakePartition(partitionKey(topic, partition))
+    const key = partitionKey(topic, partition)
+    const header = producerHeaderOf(batch)
+    const state = header === undefined ? undefined : this.producerStates.get(key)
+    if (header === undefined || state === undefined) {
+      const result = await log.append(batch)
+      this.wakePartition(key)
+      return result
+    }
+    const result = await appendIdempotent(log, state, batch, header)
+    if (result.duplicate !== true) {
+      this.wakePartition(key)
+      if (state.noticeRoll(log)) this.snapshotProducerState(state, log)
+    }
     return result
+  }
+
+  // ---- idempotent producers ---------------------------------------------------------------
+
+  /**
+   * Kafka's InitProducerId for a producer without a transactional id: always a fresh producer
+   * id (unique for the life of the data directory), epoch 0.
+   */
+  async initProducerId (): Promise<ProducerIdentity> {
+    this.ensureOpen()
+    this.producerIds ??= new ProducerIdManager({
+      fs: this.options.fs,
+      dataDirectory: this.options.dataDir,
+      floor: () => {
+        let max = -1
+        for (const state of this.producerStates.values()) max = Math.max(max, state.maxProducerId)
+        return max + 1
+      }
+    })
+    return await this.producerIds.allocate()
+  }
+
+  /** The producer state of a partition (tests and tools). */
+  producerState (topic: string, partition: number): ProducerStateManager | undefined {
+    return this.producerStates.get(partitionKey(topic, partition))
+  }
+
+  private async openProducerState (id: string, log: PartitionLog): Promise<void> {
+    if (this.producerStates.has(id)) return
+    const state = new ProducerStateManager({ expirationMs: this.options.producerIdExpirationMs })
+    await state.load(this.options.fs, log)
+    this.producerStates.set(id, state)
+  }
+
+  /** Background snapshot (after a roll); a failure only means a longer replay at the next open. */
+  private snapshotProducerState (state: ProducerStateManager, log: PartitionLog): void {
+    const running = state.writeSnapshot(this.options.fs, log).catch(() => {}).finally(() => { this.producerSnapshots.delete(running) })
+    this.producerSnapshots.add(running)
+  }
+
+  /** Snapshots every partition's producer state (clean shutdown), a few at a time. */
+  private async snapshotAllProducerStates (): Promise<void> {
+    await Promise.all([...this.producerSnapshots])
+    const pending = [...this.producerStates.entries()]
+    const failures: unknown[] = []
+    const worker = async (): Promise<void> => {
+      for (let next = pending.shift(); next !== undefined; next = pending.shift()) {
+        const [id, state] = next
+        const log = this.logs.getLog(...splitPartitionKey(id))
+        if (log === undefined) continue
+        try { await state.writeSnapshot(this.options.fs, log) } catch (error) { failures.push(error) }
+      }
+    }
+    await Promise.all(Array.from({ length: 8 }, worker))
+    if (failures.length > 0) throw failures[0]
   }
 
   // ---- reads ----------------------------------------------------------------------------
@@ -406,6 +496,7 @@ export class Engine {
       await step(async () => { await this.groups.close() })
       await step(async () => { await this.retention.close() })
       await step(async () => { await this.logs.close() })
+      await step(async () => { await this.snapshotAllProducerStates() })
       await step(async () => { await this.topics.close() })
       if (failures.length > 0) {
         throw new SluiceError('KAFKA_STORAGE_ERROR', `closing the engine failed: ${failures.map((error) => (error as Error).message).join('; ')}`, { cause: failures[0] })
