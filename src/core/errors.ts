@@ -15,7 +15,8 @@ export const sluiceErrors = {
   SLUICE_INVALID_OPTION: { kafkaCode: 42, retriable: false },
   SLUICE_CORRUPT_SEGMENT: { kafkaCode: 56, retriable: false },
   SLUICE_TIMEOUT: { kafkaCode: 7, retriable: true },
-  SLUICE_BUFFER_FULL: { kafkaCode: -1, retriable: true }
+  SLUICE_BUFFER_FULL: { kafkaCode: -1, retriable: true },
+  SLUICE_LOCKED: { kafkaCode: -1, retriable: false }
 } as const
 
 export type SluiceErrorName = keyof typeof sluiceErrors

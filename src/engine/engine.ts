@@ -15,13 +15,18 @@
  * Long polls: a reader that is caught up waits on `waitForData`; every acknowledged append
  * wakes the waiters of its partition in the same tick, so no polling loop sits anywhere.
  *
+ * One engine per data directory (a `.lock` file with the owner's pid guards it).
+ *
  * Concurrency: single-threaded (the event loop); any number of calls may be outstanding.
  */
+import { mkdir } from 'node:fs/promises'
 import { SluiceError } from '../core/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { nodeFileSystem } from '../io/file-system.js'
 import { batchesIn } from '../io/record-batch-view.js'
 import { cleanablePartitionLog } from './cleanable-log.js'
+import { acquireDataDirLock } from './data-dir-lock.js'
+import type { DataDirLock } from './data-dir-lock.js'
 import { GroupCoordinator } from './group-coordinator.js'
 import type { GroupCoordinatorOptions } from './group-coordinator.js'
 import { LogManager } from './log-manager.js'
@@ -153,6 +158,7 @@ export class Engine {
   private producerIds: ProducerIdManager | undefined
   private readonly producerSnapshots = new Set<Promise<void>>()
   private closePromise: Promise<void> | undefined
+  private lock: DataDirLock | undefined
 
   private constructor (options: EngineOptions) {
     this.options = resolveEngineOptions(options)
@@ -165,6 +171,20 @@ export class Engine {
   }
 
   private async load (): Promise<void> {
+    const { dataDir, fs, flush } = this.options
+    if (fs === nodeFileSystem) {
+      await mkdir(dataDir, { recursive: true })
+      this.lock = await acquireDataDirLock(dataDir)
+    }
+    try {
+      await this.loadLocked()
+    } catch (error) {
+      await this.lock?.release()
+      throw error
+    }
+  }
+
+  private async loadLocked (): Promise<void> {
     const { dataDir, fs, flush } = this.options
     this.topics = await TopicRegistry.open({
       dataDirectory: dataDir,
@@ -498,6 +518,7 @@ export class Engine {
       await step(async () => { await this.logs.close() })
       await step(async () => { await this.snapshotAllProducerStates() })
       await step(async () => { await this.topics.close() })
+      await this.lock?.release()
       if (failures.length > 0) {
         throw new SluiceError('KAFKA_STORAGE_ERROR', `closing the engine failed: ${failures.map((error) => (error as Error).message).join('; ')}`, { cause: failures[0] })
       }

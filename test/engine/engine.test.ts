@@ -119,3 +119,22 @@ describe('Engine', () => {
     await engine.close()
   })
 })
+
+describe('Engine data directory lock', () => {
+  test('a second engine on the same directory fails with SLUICE_LOCKED until the first closes', async () => {
+    const first = await Engine.open({ dataDir })
+    await expect(Engine.open({ dataDir })).rejects.toMatchObject({ code: 'SLUICE_LOCKED' })
+    await first.close()
+    const second = await Engine.open({ dataDir })
+    await second.close()
+  })
+
+  test('a stale lock left by a dead process is taken over', async () => {
+    const { writeFile } = await import('node:fs/promises')
+    const { spawnSync } = await import('node:child_process')
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString()
+    await writeFile(join(dataDir, '.lock'), `${dead}\n`)
+    const engine = await Engine.open({ dataDir })
+    await engine.close()
+  })
+})
