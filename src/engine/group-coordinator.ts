@@ -845,7 +845,9 @@ export class GroupCoordinator {
     this.#appendGroupMetadata(group.groupId, metadata).then(() => {
       if (!current()) return
       for (const member of group.members.values()) member.assignment = byMember.get(member.memberId) ?? EMPTY_BYTES
-      this.#clearTimer(group, 'syncTimer')
+      // The sync deadline armed at the end of the join phase keeps watching members that
+      // have not sent SyncGroup yet (it also acts in Stable); nothing left to watch: disarm.
+      if (group.pendingSync.size === 0) this.#clearTimer(group, 'syncTimer')
       group.transition('Stable', this.options.now())
       rebalanceChannel.publish({ groupId: group.groupId, phase: 'stable', generationId })
       for (const member of group.members.values()) {
@@ -855,27 +857,11 @@ export class GroupCoordinator {
         this.#scheduleSession(group, member)
         waiter.resolve({ protocolType: group.protocolType, protocolName: group.protocolName, assignment: member.assignment } satisfies SyncGroupResult)
       }
-      // Members that synced and aborted keep their pendingSync mark; the sync timer handles them.
-      if (group.pendingSync.size > 0) this.#armPendingSyncAfterStable(group)
     }, (error: unknown) => {
       if (!current()) return
       this.#resetAssignments(group, storeFailure(error, `group ${group.groupId} metadata`))
       this.#prepareRebalance(group, 'storing the assignment failed')
     })
-  }
-
-  #armPendingSyncAfterStable (group: Group): void {
-    const generationId = group.generationId
-    this.#clearTimer(group, 'syncTimer')
-    group.syncTimer = this.#setTimer(() => {
-      group.syncTimer = null
-      if (group.generationId !== generationId || !group.is('Stable') || group.pendingSync.size === 0) return
-      for (const memberId of [...group.pendingSync]) {
-        const member = group.members.get(memberId)
-        if (member !== undefined) this.#removeMemberQuietly(group, member, 'no SyncGroup within the rebalance timeout')
-      }
-      this.#prepareRebalance(group, 'members did not sync in time')
-    }, group.rebalanceTimeoutMs())
   }
 
   heartbeat (request: HeartbeatRequest): void {

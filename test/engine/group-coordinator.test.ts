@@ -291,6 +291,32 @@ describe('liveness', () => {
     expect(coordinator.describeGroups(['g'])[0]!.members.map((member) => member.memberId)).toEqual([results[1]!.memberId])
   })
 
+  it('a member that heartbeats but never syncs is removed from a Stable group after the rebalance timeout', async () => {
+    await open()
+    const results = await formGroup(3)
+    await syncAll(results.slice(0, 2), new Map([[results[2]!.memberId, assignmentBytes('t', [2])]]))
+    expect(coordinator.groupState('g')).toBe('Stable')
+    const late = results[2]!
+    for (let elapsed = 0; elapsed < REBALANCE_MS - 3000; elapsed += 3000) {
+      await vi.advanceTimersByTimeAsync(3000)
+      for (const member of results) coordinator.heartbeat({ groupId: 'g', generationId: 1, memberId: member.memberId, groupInstanceId: null })
+    }
+    expect(coordinator.groupState('g')).toBe('Stable')
+    await vi.advanceTimersByTimeAsync(3000)
+    expect(coordinator.groupState('g')).toBe('PreparingRebalance')
+    await expectCode(() => coordinator.heartbeat({ groupId: 'g', generationId: 1, memberId: late.memberId, groupInstanceId: null }), 'UNKNOWN_MEMBER_ID')
+  })
+
+  it('a follower syncing after the group became Stable gets its assignment at once', async () => {
+    await open()
+    const results = await formGroup(2)
+    await syncAll(results.slice(0, 1), new Map([[results[1]!.memberId, assignmentBytes('t', [1])]]))
+    const late = await coordinator.syncGroup({ groupId: 'g', generationId: 1, memberId: results[1]!.memberId, groupInstanceId: null, assignments: [] })
+    expect(late.assignment).toEqual(assignmentBytes('t', [1]))
+    await vi.advanceTimersByTimeAsync(REBALANCE_MS)
+    expect(coordinator.groupState('g')).toBe('Empty') // nobody heartbeated: both sessions expired, not the sync deadline
+  })
+
   it('goes Empty with a new generation when the last member leaves', async () => {
     await open()
     const results = await formGroup(2)
