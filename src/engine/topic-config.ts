@@ -77,6 +77,20 @@ export interface TopicConfig {
   readonly minInsyncReplicas: number
   /** Kafka `preallocate`: preallocate segment files. @defaultValue false */
   readonly preallocate: boolean
+  /** Kafka `unclean.leader.election.enable`; one replica, so accepted and without effect. @defaultValue false */
+  readonly uncleanLeaderElectionEnable: boolean
+  /** Kafka `message.downconversion.enable`; accepted and without effect (no pre-v2 fetches). @defaultValue true */
+  readonly messageDownconversionEnable: boolean
+  /** Kafka `remote.storage.enable`: tiered storage, which Sluice does not have, so only false is accepted. @defaultValue false */
+  readonly remoteStorageEnable: boolean
+  /** Kafka `local.retention.ms` (tiered storage); -2 = use retention.ms. Accepted and without effect. @defaultValue -2 */
+  readonly localRetentionMs: number
+  /** Kafka `local.retention.bytes` (tiered storage); -2 = use retention.bytes. Accepted and without effect. @defaultValue -2 */
+  readonly localRetentionBytes: number
+  /** Kafka `leader.replication.throttled.replicas`; one replica, so accepted and without effect. @defaultValue '' */
+  readonly leaderReplicationThrottledReplicas: string
+  /** Kafka `follower.replication.throttled.replicas`; accepted and without effect. @defaultValue '' */
+  readonly followerReplicationThrottledReplicas: string
 }
 
 /** Kafka's `Long.MAX_VALUE`, the "never" of several configs, as Kafka clients spell it. */
@@ -108,7 +122,14 @@ export const topicConfigDefaults: Readonly<TopicConfig> = Object.freeze({
   fileDeleteDelayMs: 60_000,
   compressionType: 'producer',
   minInsyncReplicas: 1,
-  preallocate: false
+  preallocate: false,
+  uncleanLeaderElectionEnable: false,
+  messageDownconversionEnable: true,
+  remoteStorageEnable: false,
+  localRetentionMs: -2,
+  localRetentionBytes: -2,
+  leaderReplicationThrottledReplicas: '',
+  followerReplicationThrottledReplicas: ''
 })
 
 /** A partial `TopicConfig`, as callers of the TypeScript API give it. */
@@ -121,6 +142,7 @@ type Kind =
   | { type: 'boolean' }
   | { type: 'enum', values: readonly string[] }
   | { type: 'cleanupPolicy' }
+  | { type: 'replicaList' }
 
 interface Definition { readonly field: keyof TopicConfig, readonly kind: Kind }
 
@@ -153,7 +175,15 @@ const definitions: ReadonlyMap<string, Definition> = new Map<string, Definition>
   ['file.delete.delay.ms', { field: 'fileDeleteDelayMs', kind: { type: 'long', min: 0 } }],
   ['compression.type', { field: 'compressionType', kind: { type: 'enum', values: ['producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'] } }],
   ['min.insync.replicas', { field: 'minInsyncReplicas', kind: { type: 'int', min: 1 } }],
-  ['preallocate', { field: 'preallocate', kind: { type: 'boolean' } }]
+  ['preallocate', { field: 'preallocate', kind: { type: 'boolean' } }],
+  ['unclean.leader.election.enable', { field: 'uncleanLeaderElectionEnable', kind: { type: 'boolean' } }],
+  ['message.downconversion.enable', { field: 'messageDownconversionEnable', kind: { type: 'boolean' } }],
+  // Kafka refuses `true` when the broker has no tiered storage: so does Sluice (see finish()).
+  ['remote.storage.enable', { field: 'remoteStorageEnable', kind: { type: 'boolean' } }],
+  ['local.retention.ms', { field: 'localRetentionMs', kind: { type: 'long', min: -2 } }],
+  ['local.retention.bytes', { field: 'localRetentionBytes', kind: { type: 'long', min: -2 } }],
+  ['leader.replication.throttled.replicas', { field: 'leaderReplicationThrottledReplicas', kind: { type: 'replicaList' } }],
+  ['follower.replication.throttled.replicas', { field: 'followerReplicationThrottledReplicas', kind: { type: 'replicaList' } }]
 ])
 
 const namesByField: ReadonlyMap<keyof TopicConfig, string> = new Map(
@@ -299,7 +329,16 @@ function parseValue (name: string, kind: Kind, raw: unknown): unknown {
     }
     case 'cleanupPolicy':
       return parseCleanupPolicy(name, raw, text)
+    case 'replicaList':
+      checkReplicaList(name, raw, text)
+      return text
   }
+}
+
+/** Kafka's throttled-replicas syntax: empty, `*`, or `partition:broker` pairs separated by commas. */
+function checkReplicaList (name: string, raw: unknown, text: string): void {
+  if (text === '' || text === '*') return
+  if (!/^\d+:\d+(,\d+:\d+)*$/.test(text.replaceAll(' ', ''))) throw invalid(name, raw, "expected '*' or a list of partition:broker pairs")
 }
 
 /** Kafka takes a list: "compact", "delete", "compact,delete" or "delete, compact" are all valid. */
@@ -344,11 +383,18 @@ function checkTyped (name: string, kind: Kind, value: unknown): void {
       return
     case 'cleanupPolicy':
       if (value !== 'delete' && value !== 'compact' && value !== 'compact,delete') throw invalid(name, value, "expected 'delete', 'compact' or 'compact,delete'")
+      return
+    case 'replicaList':
+      if (typeof value !== 'string') throw invalid(name, value, 'expected a string')
+      checkReplicaList(name, value, value.trim())
   }
 }
 
 function finish (result: Record<string, unknown>): Readonly<TopicConfig> {
   const config = result as unknown as TopicConfig
+  if (config.remoteStorageEnable) {
+    throw new SluiceError('INVALID_CONFIG', 'remote.storage.enable=true: tiered storage is not available on this broker')
+  }
   if (config.minCompactionLagMs > config.maxCompactionLagMs) {
     throw new SluiceError('INVALID_CONFIG', `conflicting topic configs: min.compaction.lag.ms ${config.minCompactionLagMs} > max.compaction.lag.ms ${config.maxCompactionLagMs}`)
   }

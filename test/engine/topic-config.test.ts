@@ -59,6 +59,13 @@ describe('topic config', () => {
     expect(parseTopicConfig([['retention.bytes', '-1']]).retentionBytes).toBe(-1)
   })
 
+  test('other Kafka topic configs are accepted (and have no effect on one node)', () => {
+    const config = parseTopicConfig({ 'unclean.leader.election.enable': 'true', 'local.retention.ms': '-2', 'follower.replication.throttled.replicas': '0:1,1:1', 'leader.replication.throttled.replicas': '*', 'remote.storage.enable': 'false', 'min.insync.replicas': '1', 'compression.type': 'zstd' })
+    expect(config.uncleanLeaderElectionEnable).toBe(true)
+    expect(config.followerReplicationThrottledReplicas).toBe('0:1,1:1')
+    expect(config.compressionType).toBe('zstd')
+  })
+
   test('Long.MAX round-trips through the sentinel', () => {
     const config = parseTopicConfig({ 'max.compaction.lag.ms': KAFKA_LONG_MAX, 'flush.messages': '9007199254740993' })
     expect(config.maxCompactionLagMs).toBe(LONG_MAX)
@@ -95,7 +102,10 @@ describe('topic config', () => {
     [{ 'message.timestamp.type': 'createtime' }],
     [{ preallocate: 'yes' }],
     [{ 'min.compaction.lag.ms': '10', 'max.compaction.lag.ms': '5' }],
-    [{ 'retention.ms': 5 as unknown as string }]
+    [{ 'retention.ms': 5 as unknown as string }],
+    [{ 'remote.storage.enable': 'true' }],
+    [{ 'local.retention.ms': '-3' }],
+    [{ 'leader.replication.throttled.replicas': 'all' }]
   ])('rejects %j with INVALID_CONFIG', (entries) => {
     expect(code(() => parseTopicConfig(entries))).toBe('INVALID_CONFIG')
   })
