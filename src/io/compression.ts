@@ -8,7 +8,7 @@
  * | 1  | gzip   | RFC 1952 gzip stream (node:zlib)                              | -               |
  * | 2  | snappy | written: xerial snappy-java framing (as the Java client);     | snappy-xerial   |
  * |    |        | read: xerial framing or a raw snappy block (librdkafka)       |                 |
- * | 3  | lz4    | LZ4 frame, FLG 0x60 BD 0x40 (as the Java client)              | lz4-frame       |
+ * | 3  | lz4    | LZ4 frame, FLG 0x60 BD 0x40 (as Java and librdkafka write it) | lz4-frame       |
  * | 4  | zstd   | standard zstd frame (KIP-110)                                 | zstd-frame      |
  * | 5-7| -      | undefined by Kafka: UNSUPPORTED_COMPRESSION_TYPE               | -               |
  *
@@ -33,12 +33,12 @@
 import { constants as bufferConstants } from 'node:buffer'
 import { gunzip, gunzipSync, gzip, gzipSync } from 'node:zlib'
 import { compress as snappyCompressAsync, compressSync as snappyCompressSync, uncompress as snappyUncompressAsync, uncompressSync as snappyUncompressSync } from 'snappy'
-import { compress as lz4BlockCompressAsync, decompressFrame as lz4DecompressFrameAsync, decompressFrameSync as lz4DecompressFrameSync } from 'lz4-napi'
+import { compress as lz4BlockCompressAsync, uncompress as lz4BlockUncompressAsync, uncompressSync as lz4BlockUncompressSync } from 'lz4-napi'
 import { Decoder as ZstdDecoder, Encoder as ZstdEncoder } from '@toondepauw/node-zstd'
 import { SluiceError } from '../core/errors.js'
 import { assertNever } from '../core/assert.js'
 import { assembleXerial, isXerialFramed, readXerialChunks, snappyUncompressedLength, writeXerial, xerialChunksOf } from './snappy-xerial.js'
-import { assembleLz4Frame, lz4JavaBlocks, scanLz4Frame, writeLz4Frame } from './lz4-frame.js'
+import { assembleLz4Frame, decodeLz4Frame, decodeLz4FrameAsync, lz4JavaBlocks, scanLz4Frame, writeLz4Frame, type Lz4FrameScan } from './lz4-frame.js'
 import { scanZstdFrames } from './zstd-frame.js'
 
 export type CompressionCodec = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
@@ -193,9 +193,10 @@ export function decompressSync (codec: CompressionCodec, data: Uint8Array, optio
         return concatChunks(plan.chunks.map((chunk) => toBuffer(snappyUncompressSync(chunk, snappyDecodeOptions))), plan.uncompressedLength)
       })
     }
-    case 'lz4':
-      checkBound(codec, limit, () => scanLz4Frame(input).decompressedBytesBound)
-      return guard(codec, limit, () => lz4DecompressFrameSync(input))
+    case 'lz4': {
+      const scan = scanLz4(input, limit)
+      return guard(codec, limit, () => decodeLz4Frame(scan, (prefixed, dictionary) => lz4BlockUncompressSync(prefixed, dictionary)))
+    }
     case 'zstd':
       checkBound(codec, limit, () => scanZstdFrames(input).decompressedBytesBound)
       return guard(codec, limit, () => zstdDecoder.decodeSync(input))
@@ -253,9 +254,11 @@ export async function decompressOnThreadpool (codec: CompressionCodec, data: Uin
           .then((parts) => concatChunks(parts, plan.uncompressedLength))
       return await abortable(signal, guardAsync(codec, limit, work))
     }
-    case 'lz4':
-      checkBound(codec, limit, () => scanLz4Frame(input).decompressedBytesBound)
-      return await abortable(signal, guardAsync(codec, limit, onThreadpool(signal, async () => await lz4DecompressFrameAsync(input))))
+    case 'lz4': {
+      const scan = scanLz4(input, limit)
+      const work = decodeLz4FrameAsync(scan, async (prefixed, dictionary) => await onThreadpool(signal, async () => await lz4BlockUncompressAsync(prefixed, dictionary)))
+      return await abortable(signal, guardAsync(codec, limit, work))
+    }
     case 'zstd':
       checkBound(codec, limit, () => scanZstdFrames(input).decompressedBytesBound)
       return await abortable(signal, guardAsync(codec, limit, onThreadpool(signal, async () => await zstdDecoder.decode(input))))
@@ -284,6 +287,17 @@ function planSnappy (input: Buffer, limit: number): SnappyPlan {
   }
   if (plan.uncompressedLength > limit) throw tooLarge('snappy', plan.uncompressedLength, limit)
   return plan
+}
+
+function scanLz4 (input: Buffer, limit: number): Lz4FrameScan {
+  let scan: Lz4FrameScan
+  try {
+    scan = scanLz4Frame(input)
+  } catch (error) {
+    throw corrupt('lz4', error)
+  }
+  if (scan.decompressedBytesBound > limit) throw tooLarge('lz4', scan.decompressedBytesBound, limit)
+  return scan
 }
 
 function checkBound (codec: CompressionCodec, limit: number, scan: () => number): void {

@@ -25,9 +25,11 @@
  *
  * Reading: `scanLz4Frame` validates the descriptor (including HC), every block length against
  * the block maximum and the bytes present, the end mark and the absence of trailing bytes,
- * and returns an upper bound of the decompressed size (blocks x block maximum). Only then does
- * the caller run the native frame decoder, which also verifies block and content checksums
- * and handles linked (dependent) blocks that librdkafka-style writers may produce.
+ * and returns the blocks and an upper bound of the decompressed size (blocks x block maximum)
+ * before anything is decompressed. `decodeLz4Frame` then verifies block and content checksums
+ * (xxh32) when the frame has them, decodes each block with lz4-napi's block decoder (which
+ * refuses to write past the block maximum), hands linked (dependent) blocks the previous
+ * 64 KiB of output as their dictionary, and checks a declared content size.
  */
 import { compressSync as lz4BlockCompressSync } from 'lz4-napi'
 import { xxhash32 } from './xxhash32.js'
@@ -103,14 +105,29 @@ export function assembleLz4Frame (data: Uint8Array, prefixedBlocks: readonly Uin
   return output
 }
 
+/** One data block of a frame: a view of its bytes in the frame. */
+export interface Lz4FrameBlock {
+  bytes: Uint8Array
+  /** Stored uncompressed (bit 31 of its size word). */
+  stored: boolean
+  /** Its xxh32 when the frame has block checksums. */
+  checksum: number | undefined
+  /** Position of its size word in the frame, for error messages. */
+  position: number
+}
+
 /** What a frame scan learned. */
 export interface Lz4FrameScan {
   flg: number
   bd: number
   blockMaximumBytes: number
-  blockCount: number
+  /** Blocks may be decoded independently (FLG bit 5); otherwise each sees the previous 64 KiB. */
+  independent: boolean
+  blocks: Lz4FrameBlock[]
   /** Content size from the descriptor, or -1 when absent. */
   contentSize: number
+  /** xxh32 of the content when the frame carries it. */
+  contentChecksum: number | undefined
   /** An upper bound of the decompressed size, from the block structure alone. */
   decompressedBytesBound: number
 }
@@ -148,32 +165,130 @@ export function scanLz4Frame (data: Uint8Array): Lz4FrameScan {
     throw new Lz4FramingError(`header checksum 0x${data[descriptorEnd]!.toString(16)} does not match 0x${expectedHc.toString(16)}`)
   }
   let position = descriptorEnd + 1
-  let blockCount = 0
+  const blocks: Lz4FrameBlock[] = []
   let decompressedBytesBound = 0
   // Every iteration consumes at least 4 bytes, so the loop is bounded by data.length / 4.
   for (;;) {
     if (data.length - position < 4) throw new Lz4FramingError(`truncated before the end mark at position ${position}`)
     const word = view.getUint32(position, true)
+    const wordPosition = position
     position += 4
     if (word === 0) break
     const stored = (word & uncompressedBlockFlag) !== 0
     const blockLength = (word & ~uncompressedBlockFlag) >>> 0
     if (blockLength > blockMaximumBytes) {
-      throw new Lz4FramingError(`block length ${blockLength} at position ${position - 4} exceeds the block maximum ${blockMaximumBytes}`)
+      throw new Lz4FramingError(`block length ${blockLength} at position ${wordPosition} exceeds the block maximum ${blockMaximumBytes}`)
     }
     const needed = blockLength + (hasBlockChecksum ? 4 : 0)
     if (needed > data.length - position) {
-      throw new Lz4FramingError(`block length ${blockLength} at position ${position - 4} exceeds the ${data.length - position} bytes left`)
+      throw new Lz4FramingError(`block length ${blockLength} at position ${wordPosition} exceeds the ${data.length - position} bytes left`)
     }
+    blocks.push({
+      bytes: data.subarray(position, position + blockLength),
+      stored,
+      checksum: hasBlockChecksum ? view.getUint32(position + blockLength, true) : undefined,
+      position: wordPosition
+    })
     position += needed
-    blockCount++
     decompressedBytesBound += stored ? blockLength : blockMaximumBytes
   }
+  let contentChecksum: number | undefined
   if (hasContentChecksum) {
     if (data.length - position < 4) throw new Lz4FramingError('content checksum truncated')
+    contentChecksum = view.getUint32(position, true)
     position += 4
   }
   if (position !== data.length) throw new Lz4FramingError(`${data.length - position} trailing bytes after the frame`)
   // The content size is not trusted to lower the bound: only the block structure is.
-  return { flg, bd, blockMaximumBytes, blockCount, contentSize, decompressedBytesBound }
+  return {
+    flg,
+    bd,
+    blockMaximumBytes,
+    independent: (flg & 0x20) !== 0,
+    blocks,
+    contentSize,
+    contentChecksum,
+    decompressedBytesBound
+  }
+}
+
+/**
+ * Decodes one compressed block (a raw LZ4 block) given the previous output as dictionary for
+ * linked frames. `prefixed` is the block preceded by its output capacity (uint32 LE), the form
+ * lz4-napi's block decoder takes; it fails if the block would produce more.
+ */
+export type Lz4BlockDecoder = (prefixed: Buffer, dictionary: Uint8Array | undefined) => Uint8Array
+export type Lz4BlockDecoderAsync = (prefixed: Buffer, dictionary: Uint8Array | undefined) => Promise<Uint8Array>
+
+/**
+ * Decodes a scanned frame block by block. Block-wise decoding through lz4-napi's block codec
+ * measured ~10x faster than its frame decoder on 1 MiB (0.3-0.6 ms vs 4.7-6.5 ms, medians of 15
+ * interleaved rounds), and keeps every bound in this module's hands.
+ */
+export function decodeLz4Frame (scan: Lz4FrameScan, decodeBlock: Lz4BlockDecoder): Buffer {
+  verifyBlockChecksums(scan)
+  const parts: Uint8Array[] = []
+  for (const block of scan.blocks) {
+    parts.push(block.stored ? block.bytes : decodeBlock(prefixBlock(block, scan.blockMaximumBytes), dictionaryOf(scan, parts)))
+  }
+  return finishFrame(scan, parts)
+}
+
+/** `decodeLz4Frame` with an async block decoder: independent blocks run concurrently. */
+export async function decodeLz4FrameAsync (scan: Lz4FrameScan, decodeBlock: Lz4BlockDecoderAsync): Promise<Buffer> {
+  verifyBlockChecksums(scan)
+  if (scan.independent) {
+    const parts = await Promise.all(scan.blocks.map(async (block) => block.stored
+      ? block.bytes
+      : await decodeBlock(prefixBlock(block, scan.blockMaximumBytes), undefined)))
+    return finishFrame(scan, parts)
+  }
+  const parts: Uint8Array[] = []
+  for (const block of scan.blocks) {
+    parts.push(block.stored ? block.bytes : await decodeBlock(prefixBlock(block, scan.blockMaximumBytes), dictionaryOf(scan, parts)))
+  }
+  return finishFrame(scan, parts)
+}
+
+/** The LZ4 match window: a linked block may copy from the previous 64 KiB of output. */
+const linkedWindowBytes = 64 * 1024
+
+function dictionaryOf (scan: Lz4FrameScan, parts: readonly Uint8Array[]): Uint8Array | undefined {
+  if (scan.independent || parts.length === 0) return undefined
+  const last = parts[parts.length - 1]!
+  if (last.length >= linkedWindowBytes) return last.subarray(last.length - linkedWindowBytes)
+  const tail: Uint8Array[] = []
+  let length = 0
+  for (let index = parts.length - 1; index >= 0 && length < linkedWindowBytes; index--) {
+    tail.unshift(parts[index]!)
+    length += parts[index]!.length
+  }
+  const joined = Buffer.concat(tail)
+  return joined.subarray(Math.max(0, joined.length - linkedWindowBytes))
+}
+
+function prefixBlock (block: Lz4FrameBlock, capacity: number): Buffer {
+  const prefixed = Buffer.allocUnsafe(sizePrefixBytes + block.bytes.length)
+  prefixed.writeUInt32LE(capacity, 0)
+  prefixed.set(block.bytes, sizePrefixBytes)
+  return prefixed
+}
+
+function verifyBlockChecksums (scan: Lz4FrameScan): void {
+  for (const block of scan.blocks) {
+    if (block.checksum !== undefined && xxhash32(block.bytes) !== block.checksum) {
+      throw new Lz4FramingError(`block checksum mismatch for the block at position ${block.position}`)
+    }
+  }
+}
+
+function finishFrame (scan: Lz4FrameScan, parts: readonly Uint8Array[]): Buffer {
+  const output = Buffer.concat(parts)
+  if (scan.contentSize >= 0 && output.length !== scan.contentSize) {
+    throw new Lz4FramingError(`frame declares ${scan.contentSize} bytes of content, its blocks hold ${output.length}`)
+  }
+  if (scan.contentChecksum !== undefined && xxhash32(output) !== scan.contentChecksum) {
+    throw new Lz4FramingError('content checksum mismatch')
+  }
+  return output
 }

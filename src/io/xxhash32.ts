@@ -2,10 +2,9 @@
  * XXH32, the 32-bit xxHash, in plain TypeScript.
  *
  * Sluice needs it for the LZ4 frame format only: the frame descriptor ends with a one-byte
- * header checksum `(xxh32(descriptor, seed 0) >> 8) & 0xff`, and a reader that wants to reject
- * damaged frames before handing them to the decoder must recompute it. Descriptors are 2 to
- * 14 bytes, so this is never on a hot path; block and content checksums (when a producer sets
- * them) are verified by the native LZ4 decoder.
+ * header checksum `(xxh32(descriptor, seed 0) >> 8) & 0xff`, and frames may carry xxh32 block
+ * and content checksums. Kafka's writers (the Java client, librdkafka) set neither, so only the
+ * 2-14 byte descriptor is hashed on the common path.
  *
  * Arithmetic is unsigned 32-bit: multiplications go through `Math.imul`, and every result is
  * brought back to uint32 with `>>> 0`. Input words are little-endian.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { compressFrameSync as lz4NativeCompressFrame, decompressFrameSync as lz4NativeDecompressFrame } from 'lz4-napi'
-import { compressSync, decompressSync } from '../../src/io/compression.js'
+import { compressSync, decompressOnThreadpool, decompressSync } from '../../src/io/compression.js'
 import { lz4JavaBlockBytes, scanLz4Frame, writeLz4Frame } from '../../src/io/lz4-frame.js'
 import { xxhash32 } from '../../src/io/xxhash32.js'
 import { isSluiceError } from '../../src/core/errors.js'
@@ -58,7 +58,9 @@ describe('lz4 frames as the Java client writes them', () => {
     expect(words[0]! & 0x80000000).toBe(0)
     expect(words[0]!).toBeLessThan(lz4JavaBlockBytes)
     expect(words[1]).toBe((0x80000000 | lz4JavaBlockBytes) >>> 0)
-    expect(scanLz4Frame(frame)).toMatchObject({ flg: 0x60, bd: 0x40, blockMaximumBytes: 65536, blockCount: 3 })
+    const scan = scanLz4Frame(frame)
+    expect(scan).toMatchObject({ flg: 0x60, bd: 0x40, blockMaximumBytes: 65536, independent: true, contentSize: -1, contentChecksum: undefined })
+    expect(scan.blocks.map((block) => block.stored)).toEqual([false, true, true]) // 10 bytes do not shrink
     expect(decompressSync('lz4', frame).equals(data)).toBe(true)
   })
 
@@ -100,6 +102,26 @@ describe('lz4 frames as the Java client writes them', () => {
       uint32LE(0)
     ])
     expect(decompressSync('lz4', frame).toString()).toBe('0123456789abcdef0123456789abcdeftail!')
+  })
+
+  it('hands linked blocks a dictionary spanning several earlier blocks, sync and on the threadpool', async () => {
+    // Two stored 10-byte blocks, then a compressed block copying 20 bytes from offset 20: the
+    // match starts in the first block, so the dictionary must join both.
+    const block3 = Buffer.concat([Buffer.from([0x0f, 0x14, 0x00, 0x01, 0x50]), Buffer.from('end!!')])
+    const frame = Buffer.concat([
+      frameHeader(0x40, 0x40),
+      uint32LE(0x8000000a), Buffer.from('aaaaaaaaaa'),
+      uint32LE(0x8000000a), Buffer.from('bbbbbbbbbb'),
+      uint32LE(block3.length), block3,
+      uint32LE(0)
+    ])
+    const expected = 'aaaaaaaaaabbbbbbbbbbaaaaaaaaaabbbbbbbbbbend!!'
+    expect(decompressSync('lz4', frame).toString()).toBe(expected)
+    expect((await decompressOnThreadpool('lz4', frame)).toString()).toBe(expected)
+    // The same blocks in a frame that declares them independent cannot be decoded.
+    const independent = Buffer.concat([frameHeader(0x60, 0x40), frame.subarray(7)])
+    expectCorrupt(independent, /./)
+    expect(await decompressOnThreadpool('lz4', independent).catch((error: unknown) => (error as { code: string }).code)).toBe('CORRUPT_MESSAGE')
   })
 
   it('reads frames with content size, block checksums and content checksum', () => {
@@ -154,6 +176,20 @@ describe('corrupt lz4 input is CORRUPT_MESSAGE', () => {
     expectCorrupt(frame, /./)
   })
   it('empty input', () => { expectCorrupt(new Uint8Array(0), /shorter/) })
+  it('block checksum mismatch', () => {
+    const frame = lz4NativeCompressFrame(recordLikeBytes(1000, 9), { blockChecksums: true })
+    const block = scanLz4Frame(frame).blocks[0]!
+    const checksumAt = block.position + 4 + block.bytes.length
+    frame[checksumAt] = frame[checksumAt]! ^ 0x01
+    expectCorrupt(frame, /block checksum/)
+  })
+  it('a compressed block that would decode past the 64 KiB block maximum', () => {
+    // One literal, then a match of 70000 bytes at offset 1 (length 15 + 4 + 274 x 255 + 111), then 5 literals.
+    const block = Buffer.concat([Buffer.from([0x1f, 0x61, 0x01, 0x00]), Buffer.alloc(274, 0xff), Buffer.from([0x6f, 0x50]), Buffer.from('zzzzz')])
+    expectCorrupt(Buffer.concat([frameHeader(0x60, 0x40), uint32LE(block.length), block, uint32LE(0)]), /./)
+    const larger = Buffer.concat([frameHeader(0x60, 0x50), uint32LE(block.length), block, uint32LE(0)])
+    expect(decompressSync('lz4', larger).length).toBe(70006)
+  })
   it.each([4n, 6n, 1n << 40n, (1n << 64n) - 1n])('a content size (%s) that does not match the blocks', (contentSize) => {
     const frame = Buffer.concat([frameHeader(0x68, 0x40, contentSize), uint32LE(0x80000005), Buffer.from('fives'), uint32LE(0)])
     expectCorrupt(frame, /./)
