@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
   GroupCoordinator, type GroupCoordinatorOptions, type GroupTimers, type JoinGroupRequest, type JoinGroupResult
 } from '../../src/engine/group-coordinator.js'
-import { encodeAssignment, encodeSubscription, decodeAssignment } from '../../src/engine/consumer-protocol.js'
+import { encodeAssignment, encodeSubscription, decodeAssignment, decodeSubscription, type TopicPartitions } from '../../src/engine/consumer-protocol.js'
+import { cooperativeStickyAssign } from '../../src/client/assignors/cooperative-sticky.js'
 import { MemoryOffsetStore, type OffsetStore, type OffsetStoreRecord } from '../../src/engine/offset-store.js'
 import { decodeOffsetsRecordKey } from '../../src/engine/offset-records.js'
 import { isSluiceError } from '../../src/core/errors.js'
@@ -593,5 +594,81 @@ describe('offsets', () => {
     const result = await coordinator.commitOffsets({ groupId: 'g', generationId: -1, memberId: '', groupInstanceId: null, offsets })
     expect(result.map((entry) => entry.errorCode)).toEqual(['INVALID_COMMIT_OFFSET_SIZE', 'INVALID_COMMIT_OFFSET_SIZE', 'INVALID_COMMIT_OFFSET_SIZE'])
     expect(coordinator.groupCount).toBe(0)
+  })
+})
+
+describe('cooperative rebalancing through the coordinator', () => {
+  /** A minimal client: subscribes to 't', reports owned partitions, runs cooperative-sticky when it leads. */
+  class SimulatedConsumer {
+    memberId = ''
+    generationId = -1
+    owned: TopicPartitions[] = []
+    revokedLastTime = false
+    constructor (readonly name: string) {}
+
+    partitions (): string[] {
+      return this.owned.flatMap(({ topic, partitions }) => partitions.map((partition) => `${topic}-${partition}`))
+    }
+
+    join (): Promise<JoinGroupResult> {
+      const metadata = encodeSubscription({ version: 2, topics: ['t'], userData: null, ownedPartitions: this.owned, generationId: this.generationId, rackId: null })
+      return coordinator.joinGroup(joinRequest({ memberId: this.memberId, clientId: this.name, protocols: [{ name: 'cooperative-sticky', metadata }] }))
+    }
+
+    async sync (join: JoinGroupResult): Promise<void> {
+      this.memberId = join.memberId
+      let assignments: Array<{ memberId: string, assignment: Uint8Array }> = []
+      if (join.leader === join.memberId) {
+        const members = join.members.map((member) => {
+          const decoded = decodeSubscription(member.metadata)
+          return { memberId: member.memberId, groupInstanceId: member.groupInstanceId, topics: decoded.topics, ownedPartitions: decoded.ownedPartitions, generationId: decoded.generationId }
+        })
+        const plan = cooperativeStickyAssign(members, new Map([['t', 6]]))
+        assignments = [...plan].map(([memberId, list]) => ({ memberId, assignment: encodeAssignment({ version: 0, assignedPartitions: list, userData: null }) }))
+      }
+      const result = await coordinator.syncGroup({ groupId: 'g', generationId: join.generationId, memberId: join.memberId, groupInstanceId: null, assignments })
+      const assigned = decodeAssignment(result.assignment).assignedPartitions
+      const assignedKeys = new Set(assigned.flatMap(({ topic, partitions }) => partitions.map((p) => `${topic}-${p}`)))
+      this.revokedLastTime = this.partitions().some((key) => !assignedKeys.has(key))
+      this.owned = assigned
+      this.generationId = join.generationId
+    }
+  }
+
+  async function rebalance (consumers: SimulatedConsumer[]): Promise<void> {
+    // Joins in the order given: a newcomer listed first triggers the rebalance before the
+    // others rejoin (otherwise the known members alone would complete the join phase).
+    const joins = consumers.map((consumer) => consumer.join())
+    await vi.advanceTimersByTimeAsync(6000)
+    const results = await Promise.all(joins)
+    await Promise.all(consumers.map((consumer, index) => consumer.sync(results[index]!)))
+    // Safety: no partition is owned by two consumers after any generation.
+    const all = consumers.flatMap((consumer) => consumer.partitions())
+    expect(new Set(all).size).toBe(all.length)
+  }
+
+  it('a joining member gets its partitions in a follow-up rebalance while unaffected partitions never stop', async () => {
+    await open()
+    const a = new SimulatedConsumer('a')
+    const b = new SimulatedConsumer('b')
+    await rebalance([a, b])
+    expect([a.partitions(), b.partitions()]).toEqual([['t-0', 't-1', 't-2'], ['t-3', 't-4', 't-5']])
+    const aBefore = a.partitions()
+    const bBefore = b.partitions()
+
+    const c = new SimulatedConsumer('c')
+    await rebalance([c, a, b])
+    expect(a.generationId).toBe(2)
+    expect(c.partitions()).toEqual([]) // the partitions it will get are still being revoked
+    expect(a.revokedLastTime || b.revokedLastTime).toBe(true)
+    // Partitions a and b keep were never given up.
+    expect(a.partitions().every((key) => aBefore.includes(key))).toBe(true)
+    expect(b.partitions().every((key) => bBefore.includes(key))).toBe(true)
+
+    // Members that revoked rejoin at once; the follow-up completes the handover.
+    await rebalance([a, b, c])
+    expect(a.generationId).toBe(3)
+    expect([a.partitions().length, b.partitions().length, c.partitions().length]).toEqual([2, 2, 2])
+    expect([...a.partitions(), ...b.partitions(), ...c.partitions()].sort()).toEqual(['t-0', 't-1', 't-2', 't-3', 't-4', 't-5'])
   })
 })
