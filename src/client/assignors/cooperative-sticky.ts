@@ -168,13 +168,15 @@ function assignGeneral (loads: Load[], slots: Map<string, Slot>, eligible: Map<s
   unassigned.sort((a, b) => eligible.get(a.key)!.length - eligible.get(b.key)!.length || compareSlots(a, b))
   for (const slot of unassigned) leastLoaded(eligible.get(slot.key)!)!.slots.set(slot.key, slot)
 
-  // Each move lowers the sum of squared loads by at least 2, so this many passes suffice.
+  // Each move lowers the sum of squared loads by at least 2, so the passes end; a pass that
+  // moves nothing proves the assignment balanced. The budget only guards against a bug.
   let movesLeft = slots.size * slots.size + 1
   let moved = true
   while (moved && movesLeft > 0) {
     moved = false
     const byLoad = [...loads].sort((a, b) => b.slots.size - a.slots.size || a.order - b.order)
     for (const source of byLoad) {
+      // Partitions the member did not own move first: they cost no stickiness.
       const candidates = [...source.slots.values()].sort((a, b) =>
         Number(source.owned.has(a.key)) - Number(source.owned.has(b.key)) || compareSlots(a, b))
       for (const slot of candidates) {
@@ -183,10 +185,8 @@ function assignGeneral (loads: Load[], slots: Map<string, Slot>, eligible: Map<s
         source.slots.delete(slot.key)
         target.slots.set(slot.key, slot)
         moved = true
-        movesLeft--
-        break
+        if (--movesLeft === 0) return
       }
-      if (moved) break
     }
   }
 }
