@@ -219,7 +219,9 @@ export class LogManager {
     if (this.checkpointRunning !== undefined) { await this.checkpointRunning; return }
     this.checkpointRunning = (async () => {
       const logs = [...this.logsByKey.values()]
-      await this.writeCheckpoint(this.layout.recoveryPointCheckpointFile, logs.map((log) => [log.topic, log.partition, log.recoveryPoint]))
+      const points: Array<[string, number, number]> = []
+      for (const log of logs) points.push([log.topic, log.partition, await log.prepareCheckpoint()])
+      await this.writeCheckpoint(this.layout.recoveryPointCheckpointFile, points)
       await this.writeCheckpoint(this.layout.logStartOffsetCheckpointFile, logs.map((log) => [log.topic, log.partition, log.logStartOffset]))
     })().finally(() => { this.checkpointRunning = undefined })
     await this.checkpointRunning

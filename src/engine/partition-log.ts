@@ -142,6 +142,12 @@ export interface AppendResult {
 export interface ReadOptions {
   /** Soft limit: at least one whole batch is returned even when larger. @defaultValue 1 MiB */
   maxBytes?: number
+  /**
+   * A buffer of the caller's to read into (no allocation per read; keeps memory cache-hot).
+   * `records` is then a view of it, valid until the caller reuses the buffer. Ignored when the
+   * batch to return is larger than it.
+   */
+  buffer?: Uint8Array
 }
 
 export interface ReadResult {
@@ -323,6 +329,23 @@ export class PartitionLog {
     const blocked = running.then(() => {}, () => {}).finally(() => { if (this.blocked === blocked) this.blocked = undefined })
     this.blocked = blocked
     await running
+  }
+
+  /**
+   * Makes the active segment's index entries durable and returns the recovery point they
+   * cover; the engine writes this value to the recovery-point checkpoint afterwards.
+   */
+  async prepareCheckpoint (): Promise<number> {
+    const recoveryPoint = this.flushedState.nextOffset
+    const segment = this.active
+    if (this.closed || recoveryPoint <= segment.baseOffset) return recoveryPoint
+    try {
+      await segment.syncIndexes()
+    } catch {
+      // Without synced entries, recovery must rescan the whole active segment.
+      return segment.baseOffset
+    }
+    return recoveryPoint
   }
 
   /** Resolves when everything appended before the call is covered by an fdatasync. */
@@ -547,11 +570,11 @@ export class PartitionLog {
       for (let index = this.segmentIndexFor(offset); index < this.segments.length; index++) {
         const segment = this.segments[index]!
         const end = segment === this.active ? this.visible.position : segment.size
-        const located = await segment.locate(offset, end)
+        const located = await segment.locate(offset, end, maxBytes, options.buffer)
         if (located === undefined) continue
         const records = located.fromTail
           ? wholeBatches(located.bytes, maxBytes)
-          : await this.collect(segment, located.position, located.bytes, end, maxBytes)
+          : await this.collect(segment, located.position, located.bytes, end, maxBytes, options.buffer)
         return { records, highWatermark: this.visible.offset, logStartOffset: this.logStart }
       }
     } catch (error) {
@@ -561,7 +584,7 @@ export class PartitionLog {
   }
 
   /** Whole batches from `position` (first one always, more while within maxBytes), from `window` or the file. */
-  private async collect (segment: Segment, position: number, window: Uint8Array, end: number, maxBytes: number): Promise<Uint8Array> {
+  private async collect (segment: Segment, position: number, window: Uint8Array, end: number, maxBytes: number, scratch: Uint8Array | undefined): Promise<Uint8Array> {
     const wanted = Math.min(end - position, maxBytes)
     let bytes = window.subarray(0, Math.min(window.byteLength, end - position))
     if (bytes.byteLength < wanted || bytes.byteLength < RECORD_BATCH_OVERHEAD) {
@@ -572,7 +595,7 @@ export class PartitionLog {
         if (header.byteLength < LOG_OVERHEAD) throw segment.corrupt(position)
         length = Math.max(length, batchSize(dataViewOf(header), 0))
       }
-      bytes = await segment.readAt(position, Math.min(length, end - position))
+      bytes = await segment.readAt(position, Math.min(length, end - position), scratch)
     }
     const view = dataViewOf(bytes)
     let at = 0
@@ -845,8 +868,10 @@ export class PartitionLog {
         await this.dropSegmentsFrom(index)
         return true
       }
-      const fileSize = segment.size
-      const result = await segment.recover(fileSize, minimumBaseOffset)
+      // Only the first segment rescanned holds the recovery point; below it the bytes are flushed.
+      const result = index === start && recoveryPoint > segment.baseOffset
+        ? await segment.recoverAfter(recoveryPoint, minimumBaseOffset)
+        : await segment.recover(segment.size, minimumBaseOffset)
       const lastSegment = index === this.segments.length - 1
       if (!lastSegment) await segment.sealIndexes()
       if (result.truncatedBytes > 0) {

@@ -10,11 +10,17 @@
  *
  * The tail is a list of SharedArrayBuffer chunks. A batch is copied once into the current chunk
  * (its baseOffset patched there) and never straddles two chunks, so any chunk range of whole
- * batches is a ready-made fetch response. Chunks are never reused: a view handed to a reader
- * stays valid for as long as the reader holds it, and the writer writes directly from the chunk
- * memory (no copy) on libuv's threadpool. Chunk sizes double from `TAIL_CHUNK_BYTES_MIN` so an
- * idle partition holds a few KiB, a busy one 1 MiB chunks (a 1 MiB write is where sequential
- * write throughput on this class of machine levels off; measured in bench/macro/storage.ts).
+ * batches is a ready-made fetch response. The writer writes directly from the chunk memory (no
+ * copy) on libuv's threadpool. Chunk sizes double from `TAIL_CHUNK_BYTES_MIN` so an idle
+ * partition holds a few KiB, a busy one 1 MiB chunks.
+ *
+ * Full-size chunks are recycled through a small process-wide pool once written and no longer
+ * retained for readers. Measured (bench/macro/storage.ts): on this VM, touching freshly
+ * allocated memory costs a page fault per 4 KiB (about 0.6 GB/s), so allocating a new 1 MiB
+ * chunk per MiB appended blocked the event loop for ~2 ms per chunk and capped append
+ * throughput well below raw write speed; recycled chunks are already resident. Because a chunk
+ * can be reused, a read served from the tail copies its bytes out synchronously (memcpy speed,
+ * into memory that is usually resident too) instead of handing out a view.
  *
  * Concurrency: single-threaded owner (PartitionLog); at most one write and one fdatasync of this
  * segment are in flight at a time (PartitionLog serialises them).
@@ -34,6 +40,21 @@ import { TIME_INDEX_ENTRY_BYTES, TimeIndex } from './time-index.js'
 
 export const TAIL_CHUNK_BYTES_MIN = 8 * 1024
 export const TAIL_CHUNK_BYTES_MAX = 1024 * 1024
+/** Recycled full-size chunks kept for the whole process (bounded memory: 32 MiB). */
+const CHUNK_POOL_MAX = 32
+const chunkPool: Uint8Array[] = []
+
+function takeChunk (bytes: number): Uint8Array {
+  if (bytes === TAIL_CHUNK_BYTES_MAX) {
+    const pooled = chunkPool.pop()
+    if (pooled !== undefined) return pooled
+  }
+  return new Uint8Array(new SharedArrayBuffer(bytes))
+}
+
+function recycleChunk (chunk: Uint8Array): void {
+  if (chunk.byteLength === TAIL_CHUNK_BYTES_MAX && chunkPool.length < CHUNK_POOL_MAX) chunkPool.push(chunk)
+}
 /** Read window of recovery scans: large sequential reads, two in flight (one read, one checked). */
 export const RECOVERY_READ_BYTES = 8 * 1024 * 1024
 /** Read window when locating a batch for a fetch. */
@@ -90,6 +111,8 @@ export class Segment {
   /** Index entries known to be in the index files. */
   persistedOffsetIndexEntries = 0
   persistedTimeIndexEntries = 0
+  /** Entries (both indexes) covered by the last `syncIndexes`. */
+  private syncedIndexEntries = 0
   /** Index files are preallocated (active segment) rather than trimmed. */
   indexesPreallocated = false
   /** Index mirrors hold this segment's entries (loaded lazily for old segments). */
@@ -159,7 +182,7 @@ export class Segment {
     if (chunk === undefined || chunk.sealed || chunk.bytes.byteLength - chunk.used < length) {
       const bytes = Math.max(length, this.nextChunkBytes)
       this.nextChunkBytes = Math.min(this.nextChunkBytes * 2, TAIL_CHUNK_BYTES_MAX)
-      chunk = { position: this.size, bytes: new Uint8Array(new SharedArrayBuffer(bytes)), used: 0, sealed: false }
+      chunk = { position: this.size, bytes: takeChunk(bytes), used: 0, sealed: false }
       this.tail.push(chunk)
     }
     const at = chunk.used
@@ -209,12 +232,15 @@ export class Segment {
       const end = first.position + first.used
       if (end > this.writtenBytes) break
       if (this.size - end < retainBytes) break
-      this.tail.shift()
+      recycleChunk(this.tail.shift()!.bytes)
     }
   }
 
-  /** Forgets the tail entirely (segment rolled, or closed). */
+  /** Forgets the tail entirely (segment rolled, or closed); every byte of it must be written. */
   dropTail (): void {
+    for (const chunk of this.tail) {
+      if (chunk.position + chunk.used <= this.writtenBytes) recycleChunk(chunk.bytes)
+    }
     this.tail.length = 0
     this.nextChunkBytes = TAIL_CHUNK_BYTES_MIN
   }
@@ -225,7 +251,10 @@ export class Segment {
     return total
   }
 
-  /** Whole batches from the tail starting at `position`, up to `end`, or undefined if not in the tail. */
+  /**
+   * Whole batches from the tail starting at `position`, up to `end`, or undefined if not in the
+   * tail. The view is only valid until the next await (the chunk may be recycled): copy out.
+   */
   tailView (position: number, end: number): Uint8Array | undefined {
     for (const chunk of this.tail) {
       if (position >= chunk.position && position < chunk.position + chunk.used) {
@@ -274,6 +303,21 @@ export class Segment {
     this.persistedTimeIndexEntries = Math.max(this.persistedTimeIndexEntries, timeEntries)
   }
 
+  /**
+   * Writes pending index entries and fdatasyncs both index files, so that a recovery-point
+   * checkpoint written afterwards may trust every entry below it (see `recoverAfter`).
+   */
+  async syncIndexes (): Promise<void> {
+    const entries = this.offsetIndex.entries + this.timeIndex.entries
+    if (entries === this.syncedIndexEntries) return
+    await this.writeIndexes()
+    await Promise.all([
+      this.context.files.use(this.offsetIndexFile, async (file) => { await file.datasync() }, 'create'),
+      this.context.files.use(this.timeIndexFile, async (file) => { await file.datasync() }, 'create')
+    ])
+    this.syncedIndexEntries = entries
+  }
+
   /** Extends both index files to `segment.index.bytes` (sparse) for an active segment. */
   async preallocateIndexes (): Promise<void> {
     const { segmentIndexBytes } = this.context.config
@@ -316,9 +360,14 @@ export class Segment {
     this.indexesPreallocated = false
   }
 
-  /** Reads `length` bytes at `position` of the `.log` (fewer at end of file). */
-  async readAt (position: number, length: number): Promise<Uint8Array> {
-    const target = new Uint8Array(length)
+  /**
+   * Reads `length` bytes at `position` of the `.log` (fewer at end of file), into `scratch` when
+   * it is large enough (the caller's reusable buffer), else into new memory.
+   */
+  async readAt (position: number, length: number, scratch?: Uint8Array): Promise<Uint8Array> {
+    // allocUnsafe: only the `read` bytes that are filled are returned, so nothing stale escapes;
+    // it avoids zeroing memory that the read overwrites anyway.
+    const target = scratch !== undefined && scratch.byteLength >= length ? scratch.subarray(0, length) : Buffer.allocUnsafe(length)
     const read = await this.withLog(async (file) => await readFully(file, target, position))
     return target.subarray(0, read)
   }
@@ -329,7 +378,7 @@ export class Segment {
    */
   async window (position: number, end: number, windowBytes: number): Promise<Uint8Array> {
     const fromTail = this.tailView(position, end)
-    if (fromTail !== undefined) return fromTail
+    if (fromTail !== undefined) return copyBytes(fromTail.subarray(0, Math.max(Math.min(windowBytes, fromTail.byteLength), firstBatchBytes(fromTail))))
     return await this.readAt(position, Math.min(windowBytes, end - position))
   }
 
@@ -337,20 +386,30 @@ export class Segment {
    * Position of the first batch whose last offset is >= `offset`, scanning from the offset index
    * entry at or below it; `undefined` when no such batch lies before `end`.
    */
-  async locate (offset: number, end: number): Promise<{ position: number, bytes: Uint8Array, fromTail: boolean } | undefined> {
+  async locate (offset: number, end: number, windowBytes = LOCATE_READ_BYTES, scratch?: Uint8Array): Promise<{ position: number, bytes: Uint8Array, fromTail: boolean } | undefined> {
     await this.ensureIndexes()
     let position = this.offsetIndex.lookup(offset).position
     // Bounded: each round advances `position` by at least one batch or returns.
     while (position < end) {
       const fromTail = this.tailView(position, end)
-      const bytes = fromTail ?? await this.readAt(position, Math.min(LOCATE_READ_BYTES, end - position))
+      const bytes = fromTail ?? await this.readAt(position, Math.min(Math.max(windowBytes, LOCATE_READ_BYTES), end - position), scratch)
       const view = dataViewOf(bytes)
       let at = 0
       while (at + LOG_OVERHEAD <= bytes.byteLength) {
         const size = batchSize(view, at)
         if (size < RECORD_BATCH_OVERHEAD) throw this.corrupt(position + at)
         if (at + RECORD_BATCH_OVERHEAD > bytes.byteLength) break
-        if (batchLastOffset(view, at) >= offset) return { position: position + at, bytes: bytes.subarray(at), fromTail: fromTail !== undefined }
+        if (batchLastOffset(view, at) >= offset) {
+          if (fromTail === undefined) return { position: position + at, bytes: bytes.subarray(at), fromTail: false }
+          // Tail memory may be recycled after this turn: copy the whole batches wanted now.
+          const rest = bytes.subarray(at)
+          const wanted = rest.subarray(0, Math.max(Math.min(windowBytes, rest.byteLength), firstBatchBytes(rest)))
+          if (scratch !== undefined && scratch.byteLength >= wanted.byteLength) {
+            scratch.set(wanted)
+            return { position: position + at, bytes: scratch.subarray(0, wanted.byteLength), fromTail: true }
+          }
+          return { position: position + at, bytes: copyBytes(wanted), fromTail: true }
+        }
         at += size
       }
       if (at === 0) {
@@ -403,19 +462,21 @@ export class Segment {
    * not modify the file: the caller truncates to `validBytes`. Reads are large and
    * double-buffered: the next window is read while the current one is checked.
    */
-  async recover (fileSize: number | undefined, minimumBaseOffset: number): Promise<{ validBytes: number, truncatedBytes: number }> {
+  async recover (fileSize: number | undefined, minimumBaseOffset: number, resumeAt = 0): Promise<{ validBytes: number, truncatedBytes: number }> {
     const size = fileSize ?? await this.withLog(async (file) => await file.size())
-    this.offsetIndex.clear()
-    this.timeIndex.clear()
     this.nextOffset = this.baseOffset
-    this.maxTimestamp = -1
-    this.offsetOfMaxTimestamp = this.baseOffset
-    this.firstBatchTimestamp = -1
     this.bytesSinceLastIndexEntry = 0
+    if (resumeAt === 0) {
+      this.offsetIndex.clear()
+      this.timeIndex.clear()
+      this.maxTimestamp = -1
+      this.offsetOfMaxTimestamp = this.baseOffset
+      this.firstBatchTimestamp = -1
+    }
     let expectedOffset = Math.max(minimumBaseOffset, this.baseOffset)
-    let valid = 0
+    let valid = resumeAt
     const readWindow = async (at: number, bytes: number): Promise<Uint8Array> => await this.readAt(at, Math.min(bytes, size - at))
-    let pending: Promise<Uint8Array> | undefined = size > 0 ? readWindow(0, RECOVERY_READ_BYTES) : undefined
+    let pending: Promise<Uint8Array> | undefined = size > resumeAt ? readWindow(resumeAt, RECOVERY_READ_BYTES) : undefined
     // Bounded: each window either ends the scan or moves `valid` forward by at least one batch.
     while (pending !== undefined) {
       const bytes = await pending
@@ -459,6 +520,43 @@ export class Segment {
     this.flushedBytes = Math.min(this.flushedBytes, valid)
     this.indexesLoaded = true
     return { validBytes: valid, truncatedBytes: size - valid }
+  }
+
+  /**
+   * Recovery after an unclean shutdown that trusts the part of this segment below
+   * `recoveryPoint` (flushed, and its index entries synced before the checkpoint was written):
+   * loads the index files, keeps the entries below the recovery point, checks that the last
+   * one points at a batch ending at its offset, and rescans only from that batch. Falls back
+   * to a full rescan when the index files do not pass the checks.
+   */
+  async recoverAfter (recoveryPoint: number, minimumBaseOffset: number): Promise<{ validBytes: number, truncatedBytes: number }> {
+    const { fs } = this.context.files
+    let resumeAt = 0
+    try {
+      const offsetBytes = await fs.readFile(this.offsetIndexFile)
+      const timeBytes = await fs.readFile(this.timeIndexFile)
+      if (this.offsetIndex.load(offsetBytes, this.size) && this.timeIndex.load(timeBytes, Number.MAX_SAFE_INTEGER)) {
+        this.offsetIndex.truncateToOffset(recoveryPoint)
+        this.timeIndex.truncateToOffset(recoveryPoint)
+        if (this.offsetIndex.entries > 0) {
+          const last = this.offsetIndex.lastEntry()
+          const header = await this.readAt(last.position, RECORD_BATCH_OVERHEAD)
+          const first = await this.readAt(0, RECORD_BATCH_OVERHEAD)
+          if (header.byteLength === RECORD_BATCH_OVERHEAD && first.byteLength === RECORD_BATCH_OVERHEAD &&
+            checkBatchAt(dataViewOf(first), first, 0, RECORD_BATCH_OVERHEAD, minimumBaseOffset, false) !== BatchCheck.invalid &&
+            batchLastOffset(dataViewOf(header), 0) === last.offset) {
+            resumeAt = last.position
+            this.firstBatchTimestamp = batchMaxTimestamp(dataViewOf(first), 0)
+            const lastTime = this.timeIndex.lastEntry()
+            this.maxTimestamp = lastTime?.timestamp ?? -1
+            this.offsetOfMaxTimestamp = lastTime?.offset ?? this.baseOffset
+          }
+        }
+      }
+    } catch {
+      resumeAt = 0
+    }
+    return await this.recover(this.size, minimumBaseOffset, resumeAt)
   }
 
   /**
@@ -521,4 +619,16 @@ function dropPrefix (views: Uint8Array[], bytes: number): Uint8Array[] {
   const rest = views.slice(index)
   if (rest.length > 0 && remaining > 0) rest[0] = rest[0]!.subarray(remaining)
   return rest
+}
+
+/** An explicit copy into fresh (unpooled, unshared) memory. */
+function copyBytes (source: Uint8Array): Uint8Array {
+  const copy = Buffer.allocUnsafe(source.byteLength)
+  copy.set(source)
+  return copy
+}
+
+/** Size of the batch at the start of `bytes` (0 when not even its length is there). */
+function firstBatchBytes (bytes: Uint8Array): number {
+  return bytes.byteLength < LOG_OVERHEAD ? 0 : Math.min(bytes.byteLength, batchSize(dataViewOf(bytes), 0))
 }
