@@ -122,6 +122,13 @@ export const compressionDefaults = Object.freeze({
  * half of its threadpool (see `onThreadpool`). gzip is 5-10x slower than the others, hence
  * its small thresholds. Piscina stays for whole-segment work (recovery, compaction), where
  * one task amortises the copy over megabytes of CPU work.
+ *
+ * After the table was taken, snappy moved to copied output (see `snappyEncodeOptions`) and LZ4
+ * to block-wise decoding (`decodeLz4Frame`). Sync medians of `bench/micro/compression.bench.ts`
+ * on 1 MiB went from 5.4 to 0.97 ms (snappy compress), 5.0 to 0.46 ms (snappy decompress) and
+ * 4.6 to 0.25 ms (lz4 decompress). That only makes the inline side cheaper, so the thresholds
+ * below err on the side of offloading; a re-run of the offload script at load average 15 was
+ * too noisy to refine them.
  */
 /** Inputs up to these sizes (bytes of `data`) run inline in `compress`/`decompress`. */
 export const inlineBytesMax = Object.freeze({
