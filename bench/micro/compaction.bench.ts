@@ -46,7 +46,7 @@ const suite: MicroSuite = ({ smoke }) => {
   const window = Buffer.concat(batches)
   const records = batchCount * perBatch
   const built = OffsetMap.create()
-  mapWindow(window, built, { putKeys: true, dirtyStart: 0 })
+  mapWindow(window, built, { dirtyStart: 0, endOffset: Number.POSITIVE_INFINITY })
   return [
     {
       name: 'map pass (decode + put keys)',
@@ -54,7 +54,7 @@ const suite: MicroSuite = ({ smoke }) => {
       recordsPerOp: records,
       fn: () => {
         const map = OffsetMap.create({ entriesMax: 4096, keyBytesMax: 1 << 16 })
-        mapWindow(window, map, { putKeys: true, dirtyStart: 0 })
+        mapWindow(window, map, { dirtyStart: 0, endOffset: Number.POSITIVE_INFINITY })
         return map.size
       }
     },

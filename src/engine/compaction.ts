@@ -9,15 +9,18 @@
  *     |---- clean -------|-------- dirty ----------|------ uncleanable -----|
  *                                                   active segment, segments with records
  *                                                   younger than min.compaction.lag.ms,
- *                                                   offsets at or past the high watermark
+ *                                                   offsets at or past the high watermark or
+ *                                                   the first open transaction
  * ```
  *
  * One cleaning of one log:
  * 1. choose: the log is cleaned when `dirty / (clean + dirty) > min.cleanable.dirty.ratio`,
  *    or its oldest dirty record is older than `max.compaction.lag.ms`, or the caller forces it;
- * 2. map: read the dirty segments and record, per key, the offset of its newest record
- *    (`io/compaction-offset-map.ts`: full key comparison, so no collision ever drops a
- *    record); the same pass notes the last batch of every producer id in the whole log;
+ * 2. scan and map: a header pass over the whole log notes the last batch of every producer
+ *    id, the aborted transactions and the open ones (nothing from the first open transaction
+ *    on is cleaned); then the dirty segments are read and, per key, the offset of its newest
+ *    record is recorded (`io/compaction-offset-map.ts`: full key comparison, so no collision
+ *    ever drops a record; aborted data never counts as a key's newest value);
  * 3. recopy: the cleanable segments below the map's coverage, in groups whose total size fits
  *    `segment.bytes`; each group is filtered (`io/compaction-filter.ts`, inline or on a worker
  *    thread) into `<first base>.log.cleaned`, which is fdatasynced;
@@ -36,11 +39,12 @@
  * recompress) run on worker threads, one window (<= 8 MiB of whole batches) per task; the main
  * thread only reads and writes files (libuv) and swaps. Without a pool they run inline.
  *
- * What is not done here (yet): aborted transactional records and transaction markers are
- * kept as they are (removing them needs the transaction index).
+ * What is not done here (yet): transaction markers are kept for ever (Kafka drops them once
+ * their transaction's data is gone and their own delete horizon passed), and the header pass
+ * reads the whole log each cleaning (a transaction index would make it unnecessary).
  */
 import { SluiceError } from '../core/errors.js'
-import { addFilterStats, emptyFilterStats, filterBatches, mapWindow, type CompactionFilterStats, type MapWindowResult } from '../io/compaction-filter.js'
+import { AbortedTransactions, HeaderScan, addFilterStats, emptyFilterStats, filterBatches, mapWindow, type CompactionFilterStats, type MapWindowResult } from '../io/compaction-filter.js'
 import { OffsetMap, type OffsetMapOptions } from '../io/compaction-offset-map.js'
 import { readFully, writeFileAtomic, writeFully, type FileHandle } from '../io/file-system.js'
 import { BatchOffset, LOG_OVERHEAD, RECORD_BATCH_OVERHEAD } from '../io/record-batch-header.js'
@@ -119,33 +123,47 @@ async function compactUnlocked (log: CleanableLog, config: CompactionConfig, opt
   const result = (reason: CompactionResult['reason'], dirtyRatio = 0, checkpoint = checkpointBefore): CompactionResult =>
     ({ cleaned: false, reason, dirtyRatio, groups: [], checkpoint, stats })
   if (!hasCompactPolicy(config)) return result('not-compacted')
-  const plan = await planCleaning(log, config, now, checkpointBefore, options.force === true)
-  if ((plan.reason === 'nothing-dirty' || plan.reason === 'below-dirty-ratio') && plan.cleanable.length > 0 &&
-      state.deleteHorizonMin >= 0 && now >= state.deleteHorizonMin) {
-    plan.reason = 'delete-horizon'
+  const force = options.force === true
+  let plan = await planCleaning(log, config, now, checkpointBefore, force, Number.POSITIVE_INFINITY)
+  const due = (candidate: Plan): boolean => {
+    if ((candidate.reason === 'nothing-dirty' || candidate.reason === 'below-dirty-ratio') && candidate.cleanable.length > 0 &&
+        state.deleteHorizonMin >= 0 && now >= state.deleteHorizonMin) {
+      candidate.reason = 'delete-horizon'
+    }
+    return candidate.reason !== 'nothing-dirty' && candidate.reason !== 'below-dirty-ratio'
   }
-  if (plan.reason === 'nothing-dirty' || plan.reason === 'below-dirty-ratio') return result(plan.reason, plan.dirtyRatio)
+  if (!due(plan)) return result(plan.reason, plan.dirtyRatio)
 
+  // Header pass over the whole log: producers' last batches, aborted and open transactions.
   const windowBytes = options.readWindowBytes ?? COMPACTION_READ_BYTES
+  const headers = new HeaderScan()
+  for (const segment of log.segments()) await forEachWindow(log, segment, windowBytes, async (bytes) => { headers.scan(bytes) })
+  // Never clean from the first open transaction on (Kafka: the last stable offset).
+  if (headers.firstUnstableOffset < Number.POSITIVE_INFINITY) {
+    plan = await planCleaning(log, config, now, checkpointBefore, force, headers.firstUnstableOffset)
+    if (!due(plan)) return result(plan.reason, plan.dirtyRatio)
+  }
+  const firstUncleanable = plan.cleanable[plan.cleanable.length - 1]!.nextOffset
+
   const map = OffsetMap.create(options.offsetMap)
   // Everything below the dirty section is deduplicated already: the map covers it by definition.
   map.cover(plan.dirtyStart - 1)
-  const producerLastOffsets = new Map<number, number>()
-  let mapFull = false
-  for (const segment of log.segments()) {
-    const putKeys = plan.dirty.includes(segment)
+  const aborted = headers.aborted
+  for (const segment of plan.dirty) {
+    let full = false
     await forEachWindow(log, segment, windowBytes, async (bytes) => {
-      const found = await mapWindowOn(options.pool, bytes, map, { putKeys: putKeys && !mapFull, dirtyStart: plan.dirtyStart })
-      if (found.full) mapFull = true
-      for (const [producerId, lastOffset] of found.producerLastOffsets) producerLastOffsets.set(producerId, lastOffset)
+      if (full) return
+      full = (await mapWindowOn(options.pool, bytes, map, { dirtyStart: plan.dirtyStart, endOffset: firstUncleanable, aborted })).full
     })
+    if (full) break
   }
+  const producerLastOffsets = headers.producerLastOffsets
   const coverageEnd = map.latestOffset + 1
   const toClean = plan.cleanable.filter((segment) => segment.baseOffset < coverageEnd)
   const groups = groupSegments(toClean, config.segmentBytes)
   const done: number[][] = []
   for (const group of groups) {
-    const rewritten = await cleanGroup(log, group, { map, now, config, producerLastOffsets, windowBytes, pool: options.pool, stats })
+    const rewritten = await cleanGroup(log, group, { map, now, config, producerLastOffsets, aborted, windowBytes, pool: options.pool, stats })
     if (rewritten) done.push(group.map((segment) => segment.baseOffset))
   }
   const checkpoint = Math.max(checkpointBefore, coverageEnd)
@@ -153,10 +171,10 @@ async function compactUnlocked (log: CleanableLog, config: CompactionConfig, opt
   return { cleaned: true, reason: plan.reason, dirtyRatio: plan.dirtyRatio, groups: done, checkpoint, stats }
 }
 
-async function planCleaning (log: CleanableLog, config: CompactionConfig, now: number, checkpoint: number, force: boolean): Promise<Plan> {
+async function planCleaning (log: CleanableLog, config: CompactionConfig, now: number, checkpoint: number, force: boolean, firstUnstableOffset: number): Promise<Plan> {
   const segments = log.segments()
   const active = segments[segments.length - 1]!
-  let firstUncleanable = Math.min(active.baseOffset, log.highWatermark)
+  let firstUncleanable = Math.min(active.baseOffset, log.highWatermark, firstUnstableOffset)
   for (const segment of segments) {
     if (segment === active || segment.baseOffset >= firstUncleanable) break
     if (config.minCompactionLagMs > 0 && await log.largestTimestamp(segment) > now - config.minCompactionLagMs) {
@@ -187,9 +205,9 @@ async function planCleaning (log: CleanableLog, config: CompactionConfig, now: n
   return { ...plan, reason: 'below-dirty-ratio' }
 }
 
-async function mapWindowOn (pool: WorkerPool | undefined, bytes: Uint8Array, map: OffsetMap, options: { putKeys: boolean, dirtyStart: number }): Promise<MapWindowResult> {
-  if (pool === undefined || !options.putKeys) return mapWindow(bytes, map, options)
-  const payload: CompactionMapTaskPayload = { bytes, map: map.state, ...options }
+async function mapWindowOn (pool: WorkerPool | undefined, bytes: Uint8Array, map: OffsetMap, options: { dirtyStart: number, endOffset: number, aborted: AbortedTransactions }): Promise<MapWindowResult> {
+  if (pool === undefined) return mapWindow(bytes, map, options)
+  const payload: CompactionMapTaskPayload = { bytes, map: map.state, dirtyStart: options.dirtyStart, endOffset: options.endOffset, aborted: options.aborted.toList() }
   return await pool.run<MapWindowResult>('compaction-task#map', payload, transferOf(bytes))
 }
 
@@ -226,6 +244,7 @@ interface GroupContext {
   now: number
   config: CompactionConfig
   producerLastOffsets: Map<number, number>
+  aborted: AbortedTransactions
   windowBytes: number
   pool: WorkerPool | undefined
   stats: CompactionFilterStats
@@ -276,7 +295,8 @@ async function filterWindow (bytes: Uint8Array, keepBatchEndingAt: number, conte
       now: context.now,
       deleteRetentionMs: context.config.deleteRetentionMs,
       lastBatchOffsetOf: (producerId) => context.producerLastOffsets.get(producerId) ?? -1,
-      keepBatchEndingAt
+      keepBatchEndingAt,
+      aborted: context.aborted
     }, stats)
   }
   const payload: CompactionTaskPayload = {
@@ -285,7 +305,8 @@ async function filterWindow (bytes: Uint8Array, keepBatchEndingAt: number, conte
     now: context.now,
     deleteRetentionMs: context.config.deleteRetentionMs,
     producerLastOffsets: [...context.producerLastOffsets],
-    keepBatchEndingAt
+    keepBatchEndingAt,
+    aborted: context.aborted.toList()
   }
   const result = decodeFilterResult(await context.pool.run<Uint8Array>('compaction-task#filter', payload, transferOf(bytes)))
   addFilterStats(stats, result.stats)

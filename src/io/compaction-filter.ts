@@ -23,14 +23,17 @@
  * - none kept: dropped, except the last batch of a producer id, which stays as an empty batch
  *   (header only, Kafka's `writeEmptyHeader`) so the producer's epoch and sequence survive,
  *   and the final batch of a rewritten group (`keepBatchEndingAt`).
- * - control batches (transaction markers) are kept as they are: this cleaner does not yet
- *   remove markers or aborted transactional data (that needs the transaction index).
+ * - the data batches of aborted transactions go whatever their keys (found by the header pass,
+ *   `HeaderScan`, from the ABORT markers, as Kafka's transaction index would list them);
+ * - control batches (transaction markers) are kept as they are: removing markers safely needs
+ *   their own delete horizon, which this cleaner does not track yet.
  */
 import { crc32c } from './crc32c.js'
 import type { OffsetMap } from './compaction-offset-map.js'
 import { RecordBatchEncoder, type RecordInput } from './record-batch-encoder.js'
 import { BatchAttribute, BatchOffset, LOG_OVERHEAD } from './record-batch-header.js'
 import { RecordBatchView } from './record-batch-view.js'
+import { ControlRecordType, readControlRecordKey } from './control-record.js'
 
 export interface CompactionFilterContext {
   map: OffsetMap
@@ -49,6 +52,54 @@ export interface CompactionFilterContext {
    * crash-time swap-in removes exactly them (see engine/cleanable-log.ts). -1 for none.
    */
   keepBatchEndingAt?: number
+  /** Aborted transactions: their data batches are removed whatever their keys. */
+  aborted?: AbortedTransactions
+}
+
+/**
+ * The aborted transactions of a log, per producer id: [first offset, marker offset] ranges, as
+ * Kafka's transaction index lists them. A transactional data batch of the producer inside a
+ * range belongs to the aborted transaction.
+ */
+export class AbortedTransactions {
+  readonly #ranges = new Map<number, Array<[number, number]>>()
+
+  static fromList (list: ReadonlyArray<readonly [number, number, number]>): AbortedTransactions {
+    const aborted = new AbortedTransactions()
+    for (const [producerId, first, last] of list) aborted.add(producerId, first, last)
+    return aborted
+  }
+
+  add (producerId: number, first: number, last: number): void {
+    let ranges = this.#ranges.get(producerId)
+    if (ranges === undefined) this.#ranges.set(producerId, ranges = [])
+    ranges.push([first, last])
+  }
+
+  has (producerId: number, offset: number): boolean {
+    const ranges = this.#ranges.get(producerId)
+    if (ranges === undefined) return false
+    for (const [first, last] of ranges) if (offset >= first && offset <= last) return true
+    return false
+  }
+
+  get size (): number {
+    let total = 0
+    for (const ranges of this.#ranges.values()) total += ranges.length
+    return total
+  }
+
+  /** [producerId, first, last] triples, for a worker. */
+  toList (): Array<[number, number, number]> {
+    const list: Array<[number, number, number]> = []
+    for (const [producerId, ranges] of this.#ranges) for (const [first, last] of ranges) list.push([producerId, first, last])
+    return list
+  }
+}
+
+/** True for the data batches of an aborted transaction. */
+function isAbortedData (view: RecordBatchView, aborted: AbortedTransactions | undefined): boolean {
+  return aborted !== undefined && view.isTransactional && !view.isControl && aborted.has(view.producerId, view.baseOffset)
 }
 
 /** What filtering a run of batches did. */
@@ -125,7 +176,8 @@ export function filterBatch (view: RecordBatchView, context: CompactionFilterCon
   const latestOffset = map.latestOffset
   const retained: RecordInput[] = []
   let tombstones = 0
-  for (const record of view) {
+  const abortedData = isAbortedData(view, context.aborted)
+  for (const record of abortedData ? [] : view) {
     const offset = baseOffset + record.offsetDelta
     let keep: boolean
     if (offset > latestOffset) {
@@ -209,38 +261,79 @@ function setDeleteHorizonBit (batch: Uint8Array): void {
   batch[BatchOffset.crc + 3] = crc
 }
 
+/**
+ * What the header pass over the whole log learns: the last batch of every producer id, the
+ * aborted transactions, and the transactions still open at the end of what was read (the log
+ * is never cleaned from the first of them on: Kafka's last stable offset).
+ */
+export class HeaderScan {
+  readonly producerLastOffsets = new Map<number, number>()
+  readonly aborted = new AbortedTransactions()
+  /** Producer id -> first offset of its open transaction. */
+  readonly open = new Map<number, number>()
+
+  /** The first offset of the oldest open transaction, or Infinity. */
+  get firstUnstableOffset (): number {
+    let first = Number.POSITIVE_INFINITY
+    for (const offset of this.open.values()) first = Math.min(first, offset)
+    return first
+  }
+
+  /** Reads the headers (and the key of transaction markers) of a window of whole batches. */
+  scan (bytes: Uint8Array): void {
+    let position = 0
+    while (position + LOG_OVERHEAD <= bytes.byteLength) {
+      const view = RecordBatchView.unchecked(bytes, position)
+      position += view.sizeInBytes
+      const producerId = view.producerId
+      if (producerId < 0) continue
+      this.producerLastOffsets.set(producerId, view.lastOffset)
+      if (!view.isTransactional) continue
+      if (!view.isControl) {
+        if (!this.open.has(producerId)) this.open.set(producerId, view.baseOffset)
+        continue
+      }
+      const marker = markerType(view)
+      if (marker === undefined) continue
+      const first = this.open.get(producerId)
+      this.open.delete(producerId)
+      if (marker === ControlRecordType.ABORT) this.aborted.add(producerId, first ?? view.baseOffset, view.lastOffset)
+    }
+  }
+}
+
+/** ABORT or COMMIT for a transaction marker batch; undefined for other or emptied control batches. */
+function markerType (view: RecordBatchView): number | undefined {
+  for (const record of view) {
+    const type = readControlRecordKey(record.key).type
+    return type === ControlRecordType.ABORT || type === ControlRecordType.COMMIT ? type : undefined
+  }
+  return undefined
+}
+
 /** What one window of the mapping pass found. */
 export interface MapWindowResult {
   /** The map filled up inside this window: its coverage ends before the batch that did not fit. */
   full: boolean
-  /** [producerId, last offset of its last batch in the window] pairs. */
-  producerLastOffsets: Array<[number, number]>
 }
 
 /**
- * The mapping pass over one window of whole batches: notes the last batch of every producer id
- * and, with `putKeys`, records every key of the batches that reach `dirtyStart` in the offset
- * map, extending its coverage batch by batch. Control batches carry no keys the cleaner acts on.
+ * The mapping pass over one window of whole batches of the dirty section: records every key of
+ * the batches that reach `dirtyStart` and end before `endOffset` in the offset map, extending
+ * its coverage batch by batch. Control batches and aborted transactional data carry no value a
+ * key should resolve to, so they only extend the coverage.
  */
-export function mapWindow (bytes: Uint8Array, map: OffsetMap, options: { putKeys: boolean, dirtyStart: number }): MapWindowResult {
-  const lastOffsets = new Map<number, number>()
-  let putKeys = options.putKeys
-  let full = false
+export function mapWindow (bytes: Uint8Array, map: OffsetMap, options: { dirtyStart: number, endOffset: number, aborted?: AbortedTransactions }): MapWindowResult {
   let position = 0
   while (position + LOG_OVERHEAD <= bytes.byteLength) {
     const view = RecordBatchView.unchecked(bytes, position)
     position += view.sizeInBytes
-    const producerId = view.producerId
-    if (producerId >= 0) lastOffsets.set(producerId, view.lastOffset)
-    if (!putKeys || view.lastOffset < options.dirtyStart) continue
-    if (!view.isControl && !putBatchKeys(map, view)) {
-      full = true
-      putKeys = false
-      continue
-    }
+    if (view.lastOffset < options.dirtyStart) continue
+    if (view.lastOffset >= options.endOffset) break
+    if (!view.isControl && !isAbortedData(view, options.aborted) && !putBatchKeys(map, view)) return { full: true }
     map.cover(view.lastOffset)
   }
-  return { full, producerLastOffsets: [...lastOffsets] }
+  return { full: false }
 }
 
 function putBatchKeys (map: OffsetMap, view: RecordBatchView): boolean {

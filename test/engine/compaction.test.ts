@@ -8,7 +8,7 @@ import { LogManager } from '../../src/engine/log-manager.js'
 import type { PartitionLog, PartitionLogConfig } from '../../src/engine/partition-log.js'
 import { parseTopicConfig } from '../../src/engine/topic-config.js'
 import { nodeFileSystem, type FileSystem } from '../../src/io/file-system.js'
-import { batchesIn, encodeRecordBatch, type CompressionCodec } from '../../src/io/record-batch.js'
+import { batchesIn, encodeEndTransactionMarker, encodeRecordBatch, type CompressionCodec } from '../../src/io/record-batch.js'
 import { WorkerPool } from '../../src/io/worker-pool.js'
 import { FaultyFileSystem, type FaultOperation } from '../support/faulty-fs.js'
 
@@ -203,6 +203,40 @@ describe('compaction', () => {
     const batches = [...batchesIn(read.records)]
     const producerBatches = batches.filter((batch) => batch.producerId === 77)
     expect(producerBatches.map((batch) => [batch.baseOffset, batch.lastOffset, batch.recordsCount, batch.baseSequence, batch.producerEpoch])).toEqual([[1, 2, 0, 1, 0]])
+  })
+
+  test('aborted transactions vanish whatever their keys and never shadow committed values', async () => {
+    const directory = await temporaryDirectory()
+    const { log, cleanable } = await openEngine(nodeFileSystem, directory, { segmentBytes: 300, segmentIndexBytes: 4096 })
+    await log.append(encodeRecordBatch({ records: [{ key: 'k', value: 'committed', timestamp: 1 }] }))
+    await log.append(encodeRecordBatch({ isTransactional: true, producerId: 5, producerEpoch: 0, baseSequence: 0, records: [{ key: 'k', value: 'aborted', timestamp: 2 }, { key: 'only-aborted', value: 'x', timestamp: 2 }] }))
+    await log.append(encodeEndTransactionMarker({ commit: false, producerId: 5, producerEpoch: 0, coordinatorEpoch: 0, timestamp: 3 }))
+    await appendAll(log, [[{ key: 'f1', value: '1' }], [{ key: 'f2', value: '1' }], [{ key: 'f3', value: '1' }], [{ key: 'f4', value: '1' }]])
+    await compactLog(cleanable, config(), { now: 2_000_000, force: true })
+    const read = await log.read(0, { maxBytes: 1 << 20 })
+    const batches = [...batchesIn(read.records)]
+    const values = batches.filter((batch) => !batch.isControl).flatMap((batch) => [...batch].map((record) => `${Buffer.from(record.key!).toString()}=${Buffer.from(record.value!).toString()}`))
+    expect(values.slice(0, 1)).toEqual(['k=committed'])
+    expect(values.some((value) => value.startsWith('only-aborted') || value === 'k=aborted')).toBe(false)
+    // The ABORT marker stays (the producer's last batch, and markers are not removed yet).
+    expect(batches.filter((batch) => batch.isControl).map((batch) => batch.baseOffset)).toEqual([3])
+  })
+
+  test('nothing is cleaned from the first open transaction on', async () => {
+    const directory = await temporaryDirectory()
+    const { log, cleanable } = await openEngine(nodeFileSystem, directory, { segmentBytes: 300, segmentIndexBytes: 4096 })
+    await log.append(encodeRecordBatch({ records: [{ key: 'k', value: 'v1', timestamp: 1 }] }))
+    await log.append(encodeRecordBatch({ isTransactional: true, producerId: 6, producerEpoch: 0, baseSequence: 0, records: [{ key: 'k', value: 'v2', timestamp: 2 }] }))
+    await appendAll(log, [[{ key: 'f1', value: '1' }], [{ key: 'f2', value: '1' }], [{ key: 'k', value: 'v3' }], [{ key: 'f4', value: '1' }], [{ key: 'f5', value: '1' }]])
+    const open = await compactLog(cleanable, config(), { now: 2_000_000, force: true })
+    expect(open.checkpoint).toBeLessThanOrEqual(1)
+    let records = (await consume(log)).records
+    expect(records.filter((record) => record.key === 'k').map((record) => record.value)).toEqual(['v1', 'v2', 'v3'])
+    await log.append(encodeEndTransactionMarker({ commit: true, producerId: 6, producerEpoch: 0, coordinatorEpoch: 0, timestamp: 3 }))
+    await appendAll(log, [[{ key: 'f6', value: '1' }], [{ key: 'f7', value: '1' }], [{ key: 'f8', value: '1' }]])
+    await compactLog(cleanable, config(), { now: 2_000_000, force: true })
+    records = (await consume(log)).records
+    expect(records.filter((record) => record.key === 'k').map((record) => record.value)).toEqual(['v3'])
   })
 
   test('the worker pool gives the same log as the inline filter', async () => {

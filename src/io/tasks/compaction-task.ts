@@ -15,7 +15,7 @@
  */
 import { Piscina } from 'piscina'
 import { OffsetMap, type OffsetMapState } from '../compaction-offset-map.js'
-import { emptyFilterStats, filterBatches, mapWindow, type CompactionFilterStats, type MapWindowResult } from '../compaction-filter.js'
+import { AbortedTransactions, emptyFilterStats, filterBatches, mapWindow, type CompactionFilterStats, type MapWindowResult } from '../compaction-filter.js'
 import { sluiceTask } from './task-error.js'
 
 export interface CompactionTaskPayload {
@@ -27,6 +27,8 @@ export interface CompactionTaskPayload {
   producerLastOffsets: Array<[number, number]>
   /** See `CompactionFilterContext.keepBatchEndingAt`. */
   keepBatchEndingAt: number
+  /** Aborted transactions as [producerId, first, last] triples. */
+  aborted?: Array<[number, number, number]>
 }
 
 export interface CompactionTaskResult {
@@ -58,7 +60,8 @@ export const filter = sluiceTask((payload: CompactionTaskPayload): Uint8Array =>
     now: payload.now,
     deleteRetentionMs: payload.deleteRetentionMs,
     lastBatchOffsetOf: (producerId) => lastOffsets.get(producerId) ?? -1,
-    keepBatchEndingAt: payload.keepBatchEndingAt
+    keepBatchEndingAt: payload.keepBatchEndingAt,
+    aborted: AbortedTransactions.fromList(payload.aborted ?? [])
   }, stats)
   let total = 0
   for (const chunk of chunks) total += chunk.byteLength
@@ -77,10 +80,12 @@ export interface CompactionMapTaskPayload {
   bytes: Uint8Array
   /** The map's shared memory: the worker writes into it, the caller sees the result in place. */
   map: OffsetMapState
-  putKeys: boolean
   dirtyStart: number
+  endOffset: number
+  /** Aborted transactions as [producerId, first, last] triples. */
+  aborted: Array<[number, number, number]>
 }
 
 /** The mapping pass over one window (see `mapWindow`), off the main thread. */
 export const map = sluiceTask((payload: CompactionMapTaskPayload): MapWindowResult =>
-  mapWindow(payload.bytes, OffsetMap.fromState(payload.map), { putKeys: payload.putKeys, dirtyStart: payload.dirtyStart }))
+  mapWindow(payload.bytes, OffsetMap.fromState(payload.map), { dirtyStart: payload.dirtyStart, endOffset: payload.endOffset, aborted: AbortedTransactions.fromList(payload.aborted) }))
