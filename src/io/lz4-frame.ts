@@ -18,7 +18,8 @@
  * | content checksum | 0 or 4  | present if FLG bit 2                                          |
  *
  * Writing: FLG = 0x60 (version 1, independent blocks, no checksums), BD = 0x40 (64 KiB blocks),
- * so HC = 0x82: byte-for-byte the header of Kafka's `Lz4BlockOutputStream`. A block that does
+ * so HC = 0x82: byte-for-byte the header of Kafka's `Lz4BlockOutputStream` (librdkafka sets
+ * the same 64 KiB independent blocks through liblz4's frame API). A block that does
  * not shrink is stored uncompressed, as Java does. Blocks come from lz4-napi's block
  * compressor (its frame writer picks larger blocks for larger inputs, up to 4 MiB, which Java
  * consumers accept but must then buffer 4 MiB per stream).
