@@ -541,6 +541,7 @@ export class GroupCoordinator {
           }
           throw storeFailure(error, `group ${group.groupId} metadata`)
         }
+        this.#checkOpen()
         if (group.members.get(newMemberId) !== member) fail('UNKNOWN_MEMBER_ID', `member ${newMemberId} left during its join`)
         return this.#joinResult(group, member, group.leaderId === newMemberId)
       }
@@ -843,7 +844,7 @@ export class GroupCoordinator {
     const metadata = this.#groupMetadataValue(group, byMember)
     const current = (): boolean => group.generationId === generationId && group.is('CompletingRebalance')
     this.#appendGroupMetadata(group.groupId, metadata).then(() => {
-      if (!current()) return
+      if (!current() || this.#closed) return
       for (const member of group.members.values()) member.assignment = byMember.get(member.memberId) ?? EMPTY_BYTES
       // The sync deadline armed at the end of the join phase keeps watching members that
       // have not sent SyncGroup yet (it also acts in Stable); nothing left to watch: disarm.
@@ -858,7 +859,7 @@ export class GroupCoordinator {
         waiter.resolve({ protocolType: group.protocolType, protocolName: group.protocolName, assignment: member.assignment } satisfies SyncGroupResult)
       }
     }, (error: unknown) => {
-      if (!current()) return
+      if (!current() || this.#closed) return
       this.#resetAssignments(group, storeFailure(error, `group ${group.groupId} metadata`))
       this.#prepareRebalance(group, 'storing the assignment failed')
     })
@@ -1289,7 +1290,9 @@ export class GroupCoordinator {
       partitions.set(key.partition, { ...value, sequence: 0 })
     }
     const now = this.options.now()
-    for (const [groupId, value] of metadata) {
+    for (const [groupId, stored] of metadata) {
+      // Kafka writes members only with a selected protocol; anything else loads as Empty.
+      const value = stored.protocol === null ? { ...stored, members: [] } : stored
       const group = new Group(groupId, now, value.members.length === 0 ? 'Empty' : 'Stable')
       group.generationId = value.generationId
       group.protocolType = value.protocolType.length > 0 ? value.protocolType : null
@@ -1340,7 +1343,9 @@ export class GroupCoordinator {
     this.#clearGroupTimers(group)
   }
 
+  /** Arms a timer unless closed: work finishing after close (a store append) must not re-arm. */
   #setTimer (callback: () => void, delayMs: number): unknown {
+    if (this.#closed) return null
     return this.options.timers.setTimeout(callback, delayMs)
   }
 

@@ -219,6 +219,42 @@ describe('join and sync', () => {
     expect(followerResult.leader).toBe(results[0]!.memberId)
   })
 
+  it('answers a repeated JoinGroup during CompletingRebalance with the current generation', async () => {
+    await open()
+    const results = await formGroup(2)
+    const again = await coordinator.joinGroup(joinRequest({ memberId: results[0]!.memberId }))
+    expect(again).toMatchObject({ generationId: 1, leader: results[0]!.memberId })
+    expect(again.members).toHaveLength(2)
+    expect(coordinator.groupState('g')).toBe('CompletingRebalance')
+  })
+
+  it('Heartbeat checks member and generation', async () => {
+    await open()
+    const results = await formGroup(1)
+    await syncAll(results, new Map())
+    const memberId = results[0]!.memberId
+    await expectCode(() => coordinator.heartbeat({ groupId: 'g', generationId: 0, memberId, groupInstanceId: null }), 'ILLEGAL_GENERATION')
+    await expectCode(() => coordinator.heartbeat({ groupId: 'g', generationId: 1, memberId: 'other', groupInstanceId: null }), 'UNKNOWN_MEMBER_ID')
+    await expectCode(() => coordinator.heartbeat({ groupId: 'nope', generationId: 1, memberId, groupInstanceId: null }), 'UNKNOWN_MEMBER_ID')
+    await expectCode(() => coordinator.heartbeat({ groupId: 'g', generationId: 1, memberId, groupInstanceId: 'not-static' }), 'UNKNOWN_MEMBER_ID')
+    coordinator.heartbeat({ groupId: 'g', generationId: 1, memberId, groupInstanceId: null })
+  })
+
+  it('bounds the number of groups and the protocols of one join, and validates timeouts', async () => {
+    await open({ groupCountMax: 1 })
+    await formGroup(1)
+    await expectCode(coordinator.joinGroup(joinRequest({ groupId: 'second' })), 'POLICY_VIOLATION')
+    await expectCode(coordinator.commitOffsets({ groupId: 'second', generationId: -1, memberId: '', groupInstanceId: null, offsets: [] }), 'POLICY_VIOLATION')
+    const protocols = Array.from({ length: 65 }, (_, index) => ({ name: `p${index}`, metadata: new Uint8Array() }))
+    await expectCode(coordinator.joinGroup(joinRequest({ protocols })), 'INVALID_REQUEST')
+    await expectCode(coordinator.joinGroup(joinRequest({ rebalanceTimeoutMs: -1 })), 'INVALID_REQUEST')
+    await expectCode(coordinator.joinGroup(joinRequest({ groupInstanceId: '' })), 'INVALID_REQUEST')
+    expect(coordinator.describeGroups(['second'])).toEqual([{ groupId: 'second', errorCode: 'NONE', groupState: 'Dead', protocolType: '', protocolData: '', members: [] }])
+    await expectCode(async () => await GroupCoordinator.open({ groupMaxSize: 0 }), 'SLUICE_INVALID_OPTION')
+    await expectCode(async () => await GroupCoordinator.open({ groupMinSessionTimeoutMs: 10, groupMaxSessionTimeoutMs: 5 }), 'SLUICE_INVALID_OPTION')
+    await expectCode(async () => await GroupCoordinator.open({ sessionTimeout: 5 } as GroupCoordinatorOptions), 'SLUICE_INVALID_OPTION')
+  })
+
   it('SyncGroup checks member and generation, and REBALANCE_IN_PROGRESS while preparing', async () => {
     await open()
     const results = await formGroup(2)
@@ -354,6 +390,29 @@ describe('liveness', () => {
     await expectCode(join, 'SLUICE_CLOSED')
     await expectCode(coordinator.joinGroup(joinRequest()), 'SLUICE_CLOSED')
     expect(coordinator.close()).toBe(coordinator.close())
+  })
+
+  it('a store append finishing after close arms no timers and changes nothing', async () => {
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => { release = resolve })
+    let gated = false
+    const slow: OffsetStore = {
+      append: async (partition, records) => {
+        if (gated) await gate
+        await store.append(partition, records)
+      },
+      load: () => store.load()
+    }
+    await open({ store: slow })
+    const results = await formGroup(1)
+    gated = true
+    const sync = coordinator.syncGroup({ groupId: 'g', generationId: 1, memberId: results[0]!.memberId, groupInstanceId: null, assignments: [] })
+    const outcome = sync.then(() => null, (error: unknown) => error)
+    await coordinator.close()
+    release()
+    expect(await outcome).toMatchObject({ code: 'SLUICE_CLOSED' })
+    await vi.advanceTimersByTimeAsync(0)
+    expect(coordinator.groupState('g')).toBe('CompletingRebalance')
   })
 
   it('runs on injected timers and clock', async () => {
