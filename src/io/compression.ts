@@ -14,7 +14,10 @@
  *
  * Invariants:
  * - Corrupt compressed input never crashes and never returns partial data: it raises
- *   SluiceError CORRUPT_MESSAGE naming the codec, with the underlying fault as `cause`.
+ *   SluiceError CORRUPT_MESSAGE naming the codec, with the underlying fault as `cause`. (Not
+ *   every flipped byte is detectable: LZ4 and snappy carry no checksum as Kafka writes them,
+ *   and may decode damaged bytes to other bytes. The batch's CRC-32C, checked before
+ *   decompression, is what catches those.)
  * - Decompression is bounded before it starts: snappy's length preambles, the LZ4 block
  *   structure and the zstd block structure give an upper bound of the output size that is
  *   checked against `decompressedBytesMax`; gzip, whose size is unknown until inflated, is
