@@ -1,0 +1,290 @@
+/**
+ * One client connection of the broker: frames in, responses out, one request at a time.
+ *
+ * Framing: `size:int32` + payload. The size is checked against `maxRequestBytes` before any
+ * byte of the payload is buffered (a negative or oversize frame closes the connection, as
+ * Kafka's `socket.request.max.bytes` does). A frame wholly inside one socket chunk is a view of
+ * that chunk; a frame split across chunks is assembled into one buffer of exactly its size.
+ *
+ * Order: requests are handled strictly one after another, as Kafka does by muting the channel
+ * while a request is in flight, so responses leave in request order, pipelined Produce requests
+ * reach the log in order, and a long-poll Fetch simply delays what follows it. Produce with
+ * acks=0 is handled but not answered.
+ *
+ * Back-pressure (every queue bounded):
+ *   socket --data--> frames queue (<= queuedRequestsMax frames) --handler--> socket.write
+ *   - reading pauses while the queue is full or the socket's write buffer exceeds
+ *     `writeBufferBytesMax`, and resumes once both drain;
+ *   - a response is written with cork/uncork so its header and the stored batch views leave in
+ *     one writev without copying the records.
+ *
+ * Bad input never reaches beyond this connection: an unknown API key or version is answered
+ * with UNSUPPORTED_VERSION where the response can be encoded (ApiVersions per KIP-511, or an
+ * API whose response has a top-level error code) and otherwise closes the connection; a
+ * malformed request closes it (ApiVersions answers INVALID_REQUEST). A handler that throws is a
+ * bug: published on `kafka:broker:handler-error` and answered with UNKNOWN_SERVER_ERROR when
+ * the response has a top-level error code, else the connection closes.
+ *
+ * Idle: a connection with no traffic and no request in flight for `idleTimeoutMs` is closed
+ * (Kafka's `connections.max.idle.ms`). Shutdown (`close`): stop reading, abort long waits,
+ * finish the requests already received, flush the responses, end the socket.
+ */
+import { channel } from 'node:diagnostics_channel'
+import type { Socket } from 'node:net'
+import { apiVersionsApi } from './apis/api-versions.js'
+import { ApiKey } from './apis/index.js'
+import { FRAME_SIZE_BYTES, KafkaRequestError, decodeRequest, encodeResponse, type KafkaRequest } from './protocol/frame.js'
+import type { ApiSchema } from './schema/types.js'
+import { inRange } from './schema/types.js'
+import { advertisedApiVersions, handlerErrorChannel, handlerFor, type BrokerIdentity, type RequestContext } from './handlers/index.js'
+import type { Engine } from '../engine/engine.js'
+
+/** Published when a connection is closed because of what the client sent. */
+export const protocolErrorChannel = channel('kafka:broker:protocol-error')
+
+export interface ConnectionSettings {
+  readonly maxRequestBytes: number
+  readonly idleTimeoutMs: number
+  readonly queuedRequestsMax: number
+  readonly writeBufferBytesMax: number
+  /** How long `close` waits for a client to read its last responses before destroying the socket. */
+  readonly closeTimeoutMs: number
+}
+
+const UNKNOWN_SERVER_ERROR = -1
+const UNSUPPORTED_VERSION = 35
+
+/** A response body carrying only a top-level error, when the API's response has such a field. */
+function topLevelErrorBody (api: ApiSchema<any, any>, apiVersion: number, code: number): Record<string, number> | undefined {
+  const field = api.response.find((candidate) => candidate.name === 'errorCode')
+  if (field === undefined || !inRange(field.versions, apiVersion) || field.tag !== undefined) return undefined
+  return { errorCode: code }
+}
+
+export class BrokerConnection {
+  readonly closed: Promise<void>
+  private readonly abort = new AbortController()
+  private readonly context: RequestContext
+  private readonly queue: Buffer[] = []
+  private readonly sizeBytes = Buffer.alloc(FRAME_SIZE_BYTES)
+  private sizeFill = 0
+  private frame: Buffer | null = null
+  private frameFill = 0
+  private processing = false
+  private current: Promise<void> = Promise.resolve()
+  private closing = false
+  private paused = false
+  private resolveClosed!: () => void
+  private shutdownPromise: Promise<void> | undefined
+
+  constructor (
+    private readonly socket: Socket,
+    engine: Engine,
+    broker: BrokerIdentity,
+    private readonly settings: ConnectionSettings
+  ) {
+    this.closed = new Promise((resolve) => { this.resolveClosed = resolve })
+    this.context = {
+      engine,
+      broker,
+      clientHost: `/${socket.remoteAddress ?? 'unknown'}`,
+      signal: this.abort.signal,
+      maxRequestBytes: settings.maxRequestBytes
+    }
+    socket.setNoDelay(true)
+    socket.setTimeout(settings.idleTimeoutMs)
+    socket.on('data', (chunk: Buffer) => { this.onData(chunk) })
+    socket.on('drain', () => { this.maybeResume() })
+    socket.on('timeout', () => {
+      if (!this.processing && this.queue.length === 0 && this.frame === null) socket.destroy()
+    })
+    socket.on('error', () => { /* 'close' follows; a client reset is not the broker's error */ })
+    socket.on('close', () => {
+      this.abort.abort()
+      this.queue.length = 0
+      this.resolveClosed()
+    })
+  }
+
+  /** Requests received and not yet answered (handled or waiting). */
+  get pendingRequests (): number {
+    return this.queue.length + (this.processing ? 1 : 0)
+  }
+
+  private onData (chunk: Buffer): void {
+    if (this.closing) return
+    let offset = 0
+    // Bounded: every round consumes at least one byte of the chunk or returns.
+    while (offset < chunk.length) {
+      if (this.frame === null) {
+        let size: number
+        if (this.sizeFill === 0 && chunk.length - offset >= FRAME_SIZE_BYTES) {
+          size = chunk.readInt32BE(offset)
+          offset += FRAME_SIZE_BYTES
+        } else {
+          const take = Math.min(FRAME_SIZE_BYTES - this.sizeFill, chunk.length - offset)
+          chunk.copy(this.sizeBytes, this.sizeFill, offset, offset + take)
+          this.sizeFill += take
+          offset += take
+          if (this.sizeFill < FRAME_SIZE_BYTES) return
+          this.sizeFill = 0
+          size = this.sizeBytes.readInt32BE(0)
+        }
+        if (size < 0 || size > this.settings.maxRequestBytes) {
+          this.reject(`frame size ${size} is outside [0, ${this.settings.maxRequestBytes}]`)
+          return
+        }
+        if (chunk.length - offset >= size) {
+          this.enqueue(chunk.subarray(offset, offset + size))
+          offset += size
+          continue
+        }
+        this.frame = Buffer.allocUnsafe(size)
+        this.frameFill = 0
+      }
+      const take = Math.min(this.frame.length - this.frameFill, chunk.length - offset)
+      chunk.copy(this.frame, this.frameFill, offset, offset + take)
+      this.frameFill += take
+      offset += take
+      if (this.frameFill === this.frame.length) {
+        this.enqueue(this.frame)
+        this.frame = null
+      }
+    }
+  }
+
+  private enqueue (payload: Buffer): void {
+    this.queue.push(payload)
+    if (this.queue.length >= this.settings.queuedRequestsMax && !this.paused) {
+      this.paused = true
+      this.socket.pause()
+    }
+    if (!this.processing) this.current = this.processQueue()
+  }
+
+  private maybeResume (): void {
+    if (!this.paused || this.closing) return
+    if (this.queue.length >= this.settings.queuedRequestsMax) return
+    if (this.socket.writableLength > this.settings.writeBufferBytesMax) return
+    this.paused = false
+    this.socket.resume()
+  }
+
+  private async processQueue (): Promise<void> {
+    this.processing = true
+    try {
+      // Bounded by the queue, which is bounded by queuedRequestsMax plus one chunk's frames.
+      while (this.queue.length > 0 && !this.socket.destroyed) {
+        const payload = this.queue.shift()!
+        await this.handle(payload)
+        if (this.socket.writableLength > this.settings.writeBufferBytesMax && !this.socket.destroyed) {
+          if (!this.paused) {
+            this.paused = true
+            this.socket.pause()
+          }
+          await new Promise<void>((resolve) => {
+            const done = (): void => { this.socket.off('drain', done); this.socket.off('close', done); resolve() }
+            this.socket.on('drain', done)
+            this.socket.on('close', done)
+          })
+        }
+        this.maybeResume()
+      }
+    } finally {
+      this.processing = false
+    }
+  }
+
+  private async handle (payload: Buffer): Promise<void> {
+    let request: KafkaRequest
+    try {
+      request = decodeRequest(payload)
+    } catch (error) {
+      this.answerUndecodable(error)
+      return
+    }
+    const entry = handlerFor(request.apiKey)
+    if (entry === undefined || entry.api !== request.api) {
+      const body = topLevelErrorBody(request.api, request.apiVersion, UNSUPPORTED_VERSION)
+      if (body === undefined) this.reject(`${request.api.name} is not served by this broker`)
+      else this.respond(request, body)
+      return
+    }
+    let body: unknown
+    try {
+      body = await entry.handle(this.context, request)
+    } catch (error) {
+      if (handlerErrorChannel.hasSubscribers) handlerErrorChannel.publish({ what: request.api.name, error })
+      body = topLevelErrorBody(request.api, request.apiVersion, UNKNOWN_SERVER_ERROR)
+      if (body === undefined) {
+        this.reject(`${request.api.name} v${request.apiVersion} failed: ${(error as Error)?.message ?? String(error)}`)
+        return
+      }
+    }
+    if (body === null) return
+    this.respond(request, body)
+  }
+
+  private respond (request: KafkaRequest, body: unknown): void {
+    let chunks: Buffer[]
+    try {
+      chunks = encodeResponse(request.api, { apiVersion: request.apiVersion, correlationId: request.correlationId, body: body as never })
+    } catch (error) {
+      if (handlerErrorChannel.hasSubscribers) handlerErrorChannel.publish({ what: `${request.api.name} response`, error })
+      this.reject(`${request.api.name} v${request.apiVersion} response could not be encoded`)
+      return
+    }
+    this.write(chunks)
+  }
+
+  private answerUndecodable (error: unknown): void {
+    if (error instanceof KafkaRequestError && error.apiKey === ApiKey.ApiVersions && error.correlationId !== undefined) {
+      // KIP-511: answer in v0, which every client reads, with the list it should choose from.
+      this.write(encodeResponse(apiVersionsApi, {
+        apiVersion: 0,
+        correlationId: error.correlationId,
+        body: { errorCode: error.kafkaCode, apiKeys: advertisedApiVersions() }
+      }))
+      return
+    }
+    this.reject(error instanceof Error ? error.message : String(error))
+  }
+
+  private write (chunks: Buffer[]): void {
+    if (this.socket.destroyed || !this.socket.writable) return
+    this.socket.cork()
+    for (const chunk of chunks) this.socket.write(chunk)
+    this.socket.uncork()
+  }
+
+  /** Closes the connection because of what the client sent; other connections are unaffected. */
+  private reject (reason: string): void {
+    if (protocolErrorChannel.hasSubscribers) protocolErrorChannel.publish({ remoteAddress: this.socket.remoteAddress, remotePort: this.socket.remotePort, reason })
+    this.queue.length = 0
+    this.frame = null
+    this.socket.destroy()
+  }
+
+  /**
+   * Graceful close: no new requests are read, long waits are released, the requests already
+   * received are answered, then the socket ends. Idempotent.
+   */
+  close (): Promise<void> {
+    this.shutdownPromise ??= (async () => {
+      this.closing = true
+      this.frame = null
+      this.socket.pause()
+      this.abort.abort()
+      // Bounded: processQueue drains the bounded queue; handlers return promptly once aborted.
+      while ((this.processing || this.queue.length > 0) && !this.socket.destroyed) {
+        if (!this.processing) this.current = this.processQueue()
+        await this.current
+      }
+      if (!this.socket.destroyed) this.socket.end()
+      const timer = setTimeout(() => this.socket.destroy(), this.settings.closeTimeoutMs)
+      await this.closed
+      clearTimeout(timer)
+    })()
+    return this.shutdownPromise
+  }
+}
