@@ -55,3 +55,4 @@ export {
   type ValidateBatchOptions,
   type ValidateRecordsOptions
 } from './io/record-batch.js'
+export { startBroker, brokerDefaults, advertisedApiVersions, type Broker, type BrokerOptions } from './kafka/server.js'
