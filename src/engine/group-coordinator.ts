@@ -297,6 +297,12 @@ export interface CommitOffsetsPartitionResult {
   errorCode: 'NONE' | 'OFFSET_METADATA_TOO_LARGE' | 'UNKNOWN_TOPIC_OR_PARTITION' | 'INVALID_COMMIT_OFFSET_SIZE'
 }
 
+export interface DeleteOffsetsPartitionResult {
+  topic: string
+  partition: number
+  errorCode: 'NONE' | 'GROUP_SUBSCRIBED_TO_TOPIC'
+}
+
 export interface FetchedOffset {
   partition: number
   /** -1 when nothing is committed. */
@@ -1064,6 +1070,55 @@ export class GroupCoordinator {
       if (this.#groups.get(group.groupId) === group && !group.is('Dead')) {
         for (const item of accepted) this.#cacheOffset(group, item.topic, item.partition, item.value)
       }
+    }
+    this.#dropIfUnused(group)
+    return results
+  }
+
+  /**
+   * OffsetDelete (KIP-496): removes committed offsets of an Empty group, or of topics no
+   * member of a live consumer group subscribes to (others: GROUP_SUBSCRIBED_TO_TOPIC).
+   * Unknown group: GROUP_ID_NOT_FOUND; a live group of another protocol type: NON_EMPTY_GROUP.
+   */
+  async deleteOffsets (groupId: string, topics: readonly TopicPartitions[]): Promise<DeleteOffsetsPartitionResult[]> {
+    this.#checkOpen()
+    validateGroupId(groupId)
+    const group = this.#groups.get(groupId)
+    if (group === undefined || group.is('Dead')) fail('GROUP_ID_NOT_FOUND', `group ${groupId} is unknown`)
+    let subscribed: Set<string> | null = null
+    if (!group.is('Empty')) {
+      subscribed = group.protocolType === CONSUMER_PROTOCOL_TYPE && group.protocolName !== null ? this.#subscribedTopics(group) : null
+      if (subscribed === null) fail('NON_EMPTY_GROUP', `group ${groupId} has members and no readable consumer subscriptions`)
+    }
+    const now = this.options.now()
+    const results: DeleteOffsetsPartitionResult[] = []
+    const deleted: Array<{ topic: string, partition: number, committed: CommittedOffset }> = []
+    const records: OffsetStoreRecord[] = []
+    for (const { topic, partitions } of topics) {
+      for (const partition of partitions) {
+        if (subscribed?.has(topic) === true) {
+          results.push({ topic, partition, errorCode: 'GROUP_SUBSCRIBED_TO_TOPIC' })
+          continue
+        }
+        results.push({ topic, partition, errorCode: 'NONE' })
+        const committed = group.offsets.get(topic)?.get(partition)
+        if (committed === undefined) continue
+        deleted.push({ topic, partition, committed })
+        records.push({ key: encodeOffsetCommitKey({ group: groupId, topic, partition }), value: null, timestamp: now })
+      }
+    }
+    if (records.length === 0) return results
+    try {
+      await this.#store.append(this.partitionFor(groupId), records)
+    } catch (error) {
+      throw storeFailure(error, `deleting offsets of group ${groupId}`)
+    }
+    for (const { topic, partition, committed } of deleted) {
+      const partitions = group.offsets.get(topic)
+      if (partitions?.get(partition) !== committed) continue
+      partitions.delete(partition)
+      group.offsetCount--
+      if (partitions.size === 0) group.offsets.delete(topic)
     }
     this.#dropIfUnused(group)
     return results

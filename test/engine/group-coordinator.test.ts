@@ -647,6 +647,26 @@ describe('offsets', () => {
     expect(coordinator.groupCount).toBe(0)
   })
 
+  it('deleteOffsets removes offsets of an Empty group, and only unsubscribed topics of a live consumer group', async () => {
+    await open()
+    const results = await formGroup(1)
+    await syncAll(results, new Map())
+    const memberId = results[0]!.memberId
+    await coordinator.commitOffsets({ groupId: 'g', generationId: 1, memberId, groupInstanceId: null, offsets: [{ topic: 't', partition: 0, offset: 1 }, { topic: 'old', partition: 0, offset: 2 }] })
+    expect(await coordinator.deleteOffsets('g', [{ topic: 't', partitions: [0] }, { topic: 'old', partitions: [0, 9] }])).toEqual([
+      { topic: 't', partition: 0, errorCode: 'GROUP_SUBSCRIBED_TO_TOPIC' },
+      { topic: 'old', partition: 0, errorCode: 'NONE' },
+      { topic: 'old', partition: 9, errorCode: 'NONE' }
+    ])
+    expect(coordinator.fetchOffsets('g', null).map((topic) => topic.topic)).toEqual(['t'])
+    await expectCode(coordinator.deleteOffsets('nope', []), 'GROUP_ID_NOT_FOUND')
+    coordinator.leaveGroup('g', [{ memberId, groupInstanceId: null }])
+    expect((await coordinator.deleteOffsets('g', [{ topic: 't', partitions: [0] }]))[0]!.errorCode).toBe('NONE')
+    await coordinator.close()
+    await open()
+    expect(coordinator.fetchOffsets('g', null)).toEqual([])
+  })
+
   it('bounds committed partitions per group', async () => {
     await open({ groupOffsetCountMax: 2 })
     const offsets = [0, 1, 2].map((partition) => ({ topic: 't', partition, offset: 1 }))
