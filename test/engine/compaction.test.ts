@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, test } from 'vitest'
+import { fc } from '@fast-check/vitest'
 import { cleanablePartitionLog, type CleanableLog } from '../../src/engine/cleanable-log.js'
 import { CompactionTask, compactLog, readCleanerCheckpoint, type CompactionConfig } from '../../src/engine/compaction.js'
 import { LogManager } from '../../src/engine/log-manager.js'
@@ -295,6 +296,43 @@ describe('compaction', () => {
     expect(await readCleanerCheckpoint(cleanable)).toBe(active)
     expect(outcomes.length).toBeGreaterThan(0)
     expect((await consume(log)).records).toEqual(expectedAfterCompaction(stored, active))
+  })
+})
+
+describe('compaction model', () => {
+  const entry = fc.record({
+    key: fc.option(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'), { nil: null, freq: 6 }),
+    value: fc.option(fc.string({ maxLength: 40 }), { nil: null, freq: 5 })
+  })
+  const scenario = fc.record({
+    first: fc.array(fc.array(entry, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 25 }),
+    second: fc.array(fc.array(entry, { minLength: 1, maxLength: 6 }), { maxLength: 15 }),
+    segmentBytes: fc.constantFrom(200, 400, 900),
+    reopen: fc.boolean()
+  })
+
+  test('compacting, appending and compacting again equals the model (newest per key below the active segment)', async () => {
+    let run = 0
+    await fc.assert(fc.asyncProperty(scenario, async ({ first, second, segmentBytes, reopen }) => {
+      const directory = await temporaryDirectory()
+      run++
+      let engine = await openEngine(nodeFileSystem, join(directory, String(run)), { segmentBytes, segmentIndexBytes: 4096, indexIntervalBytes: 64 })
+      const stored = await appendAll(engine.log, first)
+      await compactLog(engine.cleanable, config({ 'segment.bytes': String(segmentBytes * 3) }), { now: 2_000_000 })
+      expect((await consume(engine.log)).records).toEqual(expectedAfterCompaction(stored, Math.max(await readCleanerCheckpoint(engine.cleanable), 0)))
+      if (reopen) {
+        await engine.manager.close()
+        cleanups.pop()
+        engine = await openEngine(nodeFileSystem, join(directory, String(run)), { segmentBytes, segmentIndexBytes: 4096, indexIntervalBytes: 64 })
+      }
+      stored.push(...await appendAll(engine.log, second, { timestamp: 5_000_000 }))
+      await compactLog(engine.cleanable, config({ 'segment.bytes': String(segmentBytes * 3) }), { now: 2_000_000, force: true })
+      const end = engine.log.activeSegment.baseOffset
+      expect(await readCleanerCheckpoint(engine.cleanable)).toBe(end)
+      expect((await consume(engine.log)).records).toEqual(expectedAfterCompaction(stored, end))
+      await engine.manager.close()
+      cleanups.pop()
+    }), { numRuns: 25 })
   })
 })
 
