@@ -19,15 +19,17 @@
  * 2. the segments leave the log's list (in memory: appends are never involved);
  * 3. each segment's files are renamed `.deleted` (`.log` first: without it the indexes are
  *    orphans the loader drops), then the directory is fsynced: a crash leaves `.deleted`
- *    files, which the loader unlinks (`completeInterruptedCleaning`);
- * 4. after `file.delete.delay.ms` (so in-flight reads of the old files can finish) they are
- *    unlinked.
+ *    files, which PartitionLog's loader unlinks;
+ * 4. after `file.delete.delay.ms` they are unlinked (Kafka's delay, meant for readers still
+ *    on the old files; here a read that picked the segment before it was detached fails with
+ *    KAFKA_STORAGE_ERROR once the log's file cache closed its handle, and the client retries).
  * Nothing at or above the log start offset is ever renamed, so no crash loses a record that
  * should remain.
  *
  * Concurrency: `RetentionTask` runs one log at a time on a timer, each step an awaited I/O
- * call; an append never waits for it (the only shared step, detaching segments, is a list
- * change). Every loop is bounded by the number of segments.
+ * call, under the log's cleaner lock (compaction of the same log waits). Appends never wait
+ * for it, except behind the roll that precedes deleting every segment (the same roll an
+ * append past `segment.bytes` causes). Every loop is bounded by the number of segments.
  */
 import { SluiceError } from '../core/errors.js'
 import { DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, segmentFileStem } from './layout.js'
@@ -74,9 +76,8 @@ export async function deletableSegments (log: CleanableLog, config: RetentionCon
 }
 
 /**
- * Applies retention once to one log. Safe to call while the log appends; not concurrently with
- * itself or with compaction of the same log (`RetentionTask` and the compaction task serialise
- * per log).
+ * Applies retention once to one log. Safe to call while the log appends; runs under the log's
+ * cleaner lock, so never at the same time as compaction or another retention run of that log.
  */
 export async function applyRetention (log: CleanableLog, config: RetentionConfig, options: RetentionRunOptions = {}): Promise<RetentionResult> {
   const now = options.now ?? Date.now()
