@@ -78,9 +78,10 @@ function sequentialWriteThenRead (file: string, totalBytes: number, buffer: Buff
   return { writeMbPerSecond: written / 1e6 / writeSeconds, readMbPerSecond: read / 1e6 / readSeconds }
 }
 
-interface SyncFigures { latency: LatencyRecorder, mbPerSecond: number }
+export interface SyncFigures { latency: LatencyRecorder, mbPerSecond: number }
 
-function syncAppends (file: string, count: number, bytes: number): SyncFigures {
+/** `count` appends of `bytes` to a new file, each followed by fdatasync (the file is left in place). */
+export function syncAppends (file: string, count: number, bytes: number): SyncFigures {
   const buffer = Buffer.alloc(bytes)
   randomFillSync(buffer)
   const latency = new LatencyRecorder()

@@ -25,6 +25,14 @@ export interface BenchProfile {
   rawRepetitions: number
   /** Bytes copied per repetition of the Buffer.copy probe. */
   copyBytes: number
+  /** Repetitions of the throughput scenarios (append, always, consume); medians are reported. */
+  engineRepetitions: number
+  /** Bytes appended per repetition of the flush 'always' scenario (fdatasync-bound, so fewer). */
+  alwaysBytes: number
+  /** Bytes appended per record size and codec in the sweep. */
+  sweepBytes: number
+  /** Partitions opened by the many-partitions scenario. */
+  partitions: number
 }
 
 /** One line of a table and one data point of the report's charts. */

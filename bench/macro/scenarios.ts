@@ -4,8 +4,10 @@
  * validates the keys, the report charts the rows, the perf check compares the ratios.
  */
 import type { Scenario } from './scenario.js'
+import { appendSweepScenario } from './append-sweep.js'
 import { storageScenarios } from './storage-scenarios.js'
 
 export const scenarios: readonly Scenario[] = Object.freeze([
-  ...storageScenarios
+  ...storageScenarios,
+  appendSweepScenario
 ])

@@ -1,11 +1,15 @@
 /**
  * Deliberate slowdown for proving the perf check: `SLUICE_BENCH_SLOWDOWN=<factor>` makes the
- * measured append path do extra work so that its throughput drops by about that factor.
+ * measured append path do extra work, so that `append_ratio_raw` drops and `npm run perf:check`
+ * must fail naming it.
  *
- * The work is added on the bench side, around each append the scenario wrapper makes, never in
- * engine code: after an append that took `t`, the wrapper spins the main thread for
- * `(factor - 1) * t`. Spinning (not sleeping) is real CPU work on the thread that drives the
- * appends, which is what a regression in the encode/append path would cost.
+ * The work is added on the bench side, never in engine code: while the append scenario runs,
+ * `PartitionLog.prototype.append` is wrapped so that each call, after the engine's synchronous
+ * part (validation, CRC, copy into the tail, offset assignment) returns its promise, spins the
+ * main thread for `(factor - 1)` times that part's duration. In other words the main-thread cost
+ * of every append is multiplied by `factor`, as a regression in the encode/validate/copy path
+ * would multiply it. How much the throughput falls depends on how main-thread-bound the append
+ * is (the write itself runs on libuv's threadpool); bench/README.md records what was measured.
  */
 import { SluiceError } from '../../src/core/errors.js'
 
@@ -30,15 +34,19 @@ export function spin (nanoseconds: number): void {
 }
 
 /**
- * Wraps an async operation so that each call costs `factor` times its own duration. With a
- * factor of 1 the operation is returned unchanged (no wrapper on the measured path).
+ * Wraps `target[name]` so each call's synchronous part costs `factor` times as much; returns
+ * the function that restores the original. With a factor of 1 nothing is wrapped.
  */
-export function slowedDown<A extends unknown[], R> (operation: (...args: A) => Promise<R>, factor: number): (...args: A) => Promise<R> {
-  if (factor === 1) return operation
-  return async (...args: A): Promise<R> => {
+export function slowDownMethod (target: object, name: string, factor: number): () => void {
+  if (factor === 1) return () => {}
+  const holder = target as Record<string, unknown>
+  const original = holder[name]
+  if (typeof original !== 'function') throw new Error(`cannot slow down ${name}: not a method`)
+  holder[name] = function slowedDown (this: unknown, ...args: unknown[]): unknown {
     const start = process.hrtime.bigint()
-    const result = await operation(...args)
+    const result: unknown = original.apply(this, args)
     spin(Number(process.hrtime.bigint() - start) * (factor - 1))
     return result
   }
+  return () => { holder[name] = original }
 }

@@ -5,7 +5,7 @@ import { formatResults, jsonLine, measure, parseBenchArguments } from '../../ben
 import type { BenchProfile, Scenario } from '../../bench/macro/scenario.js'
 
 /** Small enough for a test, same code path as --quick. */
-const tinyProfile: BenchProfile = { quick: true, appendBytes: 8 * 2 ** 20, syncAppendCount: 10, syncAppendBytes: 4096, rawRepetitions: 1, copyBytes: 4 * 2 ** 20 }
+const tinyProfile: BenchProfile = { quick: true, appendBytes: 8 * 2 ** 20, syncAppendCount: 10, syncAppendBytes: 4096, rawRepetitions: 1, copyBytes: 4 * 2 ** 20, engineRepetitions: 1, alwaysBytes: 2 ** 20, sweepBytes: 2 ** 20, partitions: 10 }
 
 const silent = { out: () => {}, progress: () => {} }
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { bestOf, buildBaseline, compareToBaseline, parseBaseline, parseJsonLine, toleranceFromNoise, noiseOf, type Baseline } from '../../bench/macro/regression.js'
-import { slowdownFactor, slowedDown } from '../../bench/macro/slowdown.js'
+import { slowDownMethod, slowdownFactor } from '../../bench/macro/slowdown.js'
 
 /** A run's figures as the quick benchmark prints them, with the engine at a given speed. */
 function run (appendMbPerSecond: number, options: { rawWrite?: number, e2eAllP99?: number } = {}): Record<string, number> {
@@ -107,16 +107,27 @@ describe('deliberate slowdown', () => {
     }
   })
 
-  test('a slowed-down operation costs about factor x its own time', async () => {
-    const operation = async (): Promise<number> => {
-      const end = process.hrtime.bigint() + 2_000_000n
-      while (process.hrtime.bigint() < end) { /* 2 ms of work */ }
-      return 7
+  test('a slowed-down method costs about factor x its synchronous part, and is restored', async () => {
+    class Log {
+      calls = 0
+      async append (value: number): Promise<number> {
+        this.calls++
+        const end = process.hrtime.bigint() + 2_000_000n
+        while (process.hrtime.bigint() < end) { /* 2 ms of synchronous work */ }
+        return value * 2
+      }
     }
-    expect(slowedDown(operation, 1)).toBe(operation)
-    const slowed = slowedDown(operation, 3)
+    const original = Log.prototype.append
+    expect(slowDownMethod(Log.prototype, 'append', 1)).toBeTypeOf('function')
+    expect(Log.prototype.append).toBe(original)
+    const restore = slowDownMethod(Log.prototype, 'append', 3)
+    expect(Log.prototype.append).not.toBe(original)
+    const log = new Log()
     const start = process.hrtime.bigint()
-    expect(await slowed()).toBe(7)
+    expect(await log.append(21)).toBe(42)
+    expect(log.calls).toBe(1)
     expect(Number(process.hrtime.bigint() - start) / 1e6).toBeGreaterThanOrEqual(6)
+    restore()
+    expect(Log.prototype.append).toBe(original)
   })
 })

@@ -12,7 +12,7 @@ export function reportFixture (): BenchResults {
     machine: { node: 'v20.0.0', platform: 'linux', arch: 'x64', cpuModel: 'Test CPU <&>', cores: 2, memoryBytes: 8 * 2 ** 30, osRelease: '6.1', loadAverage1m: 1.5 },
     loadAverage1mEnd: 2,
     source: { sha: 'abc1234', dirty: false },
-    profile: { quick: true, appendBytes: 256 * 2 ** 20, syncAppendCount: 200, syncAppendBytes: 16384, rawRepetitions: 3, copyBytes: 64 * 2 ** 20 },
+    profile: { quick: true, appendBytes: 256 * 2 ** 20, syncAppendCount: 200, syncAppendBytes: 16384, rawRepetitions: 3, copyBytes: 64 * 2 ** 20, engineRepetitions: 3, alwaysBytes: 32 * 2 ** 20, sweepBytes: 32 * 2 ** 20, partitions: 1000 },
     figures: {
       raw_write_mb_s: 5000,
       raw_read_mb_s: 20000,
