@@ -105,6 +105,10 @@ interface Batch {
   createdMs: number
   encoded: Uint8Array | undefined
   attempts: number
+  /** Position in the partition's send order (retries are re-queued by it). */
+  order: number
+  /** First sequence number, set when encoded with idempotence. */
+  sequence: number
 }
 
 interface OpenBatch {
@@ -124,6 +128,16 @@ function toBytes (value: MessageBytes | null | undefined, what: string): Uint8Ar
   throw new SluiceError('SLUICE_INVALID_OPTION', `${what} must be a Buffer, Uint8Array, string or null`)
 }
 
+/** Bytes headers add to a record (counted against batch.size, buffer.memory and max.message.bytes). */
+function headerBytes (headers: Message['headers']): number {
+  if (headers === undefined) return 0
+  let bytes = 0
+  for (const [key, value] of Object.entries(headers)) {
+    bytes += Buffer.byteLength(key) + (value === null || value === undefined ? 0 : typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength) + 10
+  }
+  return bytes
+}
+
 function toHeaders (headers: Message['headers']): RecordHeaderInput[] | undefined {
   if (headers === undefined) return undefined
   const result: RecordHeaderInput[] = []
@@ -140,6 +154,12 @@ class PartitionSender {
   inFlight = 0
   retrying = false
   nextSequence = 0
+  /** The sequence after the last batch the engine acknowledged (batches are acknowledged in order). */
+  acknowledgedSequence = 0
+  /** A batch failed for good: the batches after it need new sequences once nothing is in flight. */
+  sequenceGap = false
+  /** Batches queued so far (the next batch's `order`). */
+  enqueued = 0
 
   constructor (readonly topic: string, readonly partition: number) {}
 }
@@ -195,7 +215,7 @@ export class Producer {
       const value = toBytes(message.value, 'value')
       keys[index] = key
       values[index] = value
-      const bytes = (key?.byteLength ?? 0) + (value?.byteLength ?? 0) + RECORD_OVERHEAD_BYTES
+      const bytes = (key?.byteLength ?? 0) + (value?.byteLength ?? 0) + RECORD_OVERHEAD_BYTES + headerBytes(message.headers)
       if (bytes + 61 > maxMessageBytes) {
         throw new SluiceError('MESSAGE_TOO_LARGE', `message ${index} of ${bytes} bytes exceeds max.message.bytes ${maxMessageBytes} of topic ${topic.name}`)
       }
@@ -303,7 +323,7 @@ export class Producer {
           ? { keys, values, timestamps: bulk.timestamps ?? undefined, general: undefined, start, count: position - start }
           : gather(run.indexes.slice(start, position), keys, values, bulk.timestamps)
         pieces.push(new Promise((resolve, reject) => {
-          const batch: Batch = { records, bytes, parts: [{ resolve, reject, first: 0, count: records.count }], createdMs: now, encoded: undefined, attempts: 0 }
+          const batch: Batch = { records, bytes, parts: [{ resolve, reject, first: 0, count: records.count }], createdMs: now, encoded: undefined, attempts: 0, order: sender.enqueued++, sequence: -1 }
           sender.queue.push(batch)
           this.pump(sender)
         }))
@@ -398,7 +418,7 @@ export class Producer {
       const key = keys[index]!
       const value = values[index]!
       const message = messages[index]!
-      const bytes = (key?.byteLength ?? 0) + (value?.byteLength ?? 0) + RECORD_OVERHEAD_BYTES
+      const bytes = (key?.byteLength ?? 0) + (value?.byteLength ?? 0) + RECORD_OVERHEAD_BYTES + headerBytes(message.headers)
       let open = sender.open
       if (open !== undefined && open.bytes > 0 && open.bytes + bytes > batchBytesMax) {
         this.closeOpenBatch(sender)
@@ -468,7 +488,9 @@ export class Producer {
       parts: open.parts,
       createdMs: open.createdMs,
       encoded: undefined,
-      attempts: 0
+      attempts: 0,
+      order: sender.enqueued++,
+      sequence: -1
     })
     this.pump(sender)
   }
@@ -495,7 +517,10 @@ export class Producer {
     } else {
       encoded = this.encoder.encodeColumns({ ...fields, ...sliceColumns(records) })
     }
-    if (idempotent) sender.nextSequence = (sender.nextSequence + records.count) % 0x80000000
+    if (idempotent) {
+      batch.sequence = sender.nextSequence
+      sender.nextSequence = (sender.nextSequence + records.count) % 0x80000000
+    }
     batch.encoded = encoded
     return encoded
   }
@@ -516,6 +541,7 @@ export class Producer {
       this.engine.append(sender.topic, sender.partition, bytes).then(
         (result) => {
           sender.inFlight--
+          if (batch.sequence >= 0) sender.acknowledgedSequence = (batch.sequence + batch.records.count) % 0x80000000
           this.succeed(batch, result)
           this.pump(sender)
         },
@@ -529,42 +555,47 @@ export class Producer {
 
   private onAppendError (sender: PartitionSender, batch: Batch, error: unknown): void {
     const elapsed = Date.now() - batch.createdMs
-    const retriable = isSluiceError(error) && error.retriable && error.code !== 'SLUICE_CLOSED'
+    // With idempotence, OUT_OF_ORDER_SEQUENCE_NUMBER means an earlier batch of this partition
+    // failed while this one was in flight: this batch is fine and is sent again after it.
+    const outOfOrder = this.options.idempotent && isSluiceError(error, 'OUT_OF_ORDER_SEQUENCE_NUMBER')
+    const retriable = isSluiceError(error) && (error.retriable || outOfOrder) && error.code !== 'SLUICE_CLOSED'
     if (!retriable || batch.attempts > this.options.retries || elapsed >= this.options.deliveryTimeoutMs) {
       const cause = retriable
         ? new SluiceError('SLUICE_TIMEOUT', `batch to ${sender.topic}-${sender.partition} expired after ${elapsed} ms and ${batch.attempts} attempts (delivery.timeout.ms ${this.options.deliveryTimeoutMs})`, { cause: error })
         : error
       this.fail(batch, cause)
-      // The sequence after a batch that will never be written would leave a gap: later batches
-      // are re-encoded with sequences that follow what the log holds.
-      if (this.options.idempotent) this.resequence(sender, batch)
-      this.pump(sender)
+      if (!this.options.idempotent) {
+        this.pump(sender)
+        return
+      }
+      // The sequence of a batch that will never be written would leave a gap: once nothing is in
+      // flight, the batches after it are re-encoded with sequences that follow what the log holds.
+      sender.sequenceGap = true
+      this.pauseAndResume(sender, 0)
       return
     }
     // Stop the pipeline; retry this batch first, in order, once everything in flight settled.
     sender.queue.unshift(batch)
-    sender.queue.sort((a, b) => a.createdMs - b.createdMs || 0)
+    sender.queue.sort((a, b) => a.order - b.order)
+    const backoff = Math.min(this.options.retryBackoffMs * 2 ** Math.max(0, batch.attempts - 1), this.options.retryBackoffMaxMs)
+    this.pauseAndResume(sender, backoff * (0.8 + Math.random() * 0.4))
+  }
+
+  /** Stops the partition's pipeline and restarts it after `delayMs`, once nothing is in flight. */
+  private pauseAndResume (sender: PartitionSender, delayMs: number): void {
     if (sender.retrying) return
     sender.retrying = true
-    const backoff = Math.min(this.options.retryBackoffMs * 2 ** Math.max(0, batch.attempts - 1), this.options.retryBackoffMaxMs)
-    const jittered = backoff * (0.8 + Math.random() * 0.4)
     const resume = (): void => {
       if (sender.inFlight > 0) { setTimeout(resume, 1); return }
       sender.retrying = false
+      if (sender.sequenceGap) {
+        sender.sequenceGap = false
+        sender.nextSequence = sender.acknowledgedSequence
+        for (const queued of sender.queue) queued.encoded = undefined
+      }
       this.pump(sender)
     }
-    setTimeout(resume, jittered)
-  }
-
-  private resequence (sender: PartitionSender, failed: Batch): void {
-    if (failed.encoded === undefined) return
-    sender.nextSequence = (sender.nextSequence - failed.records.count + 0x80000000) % 0x80000000
-    for (const batch of sender.queue) {
-      if (batch.encoded !== undefined) {
-        sender.nextSequence = (sender.nextSequence - batch.records.count + 0x80000000) % 0x80000000
-        batch.encoded = undefined
-      }
-    }
+    setTimeout(resume, delayMs)
   }
 
   private succeed (batch: Batch, result: AppendResult): void {

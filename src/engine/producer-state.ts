@@ -147,6 +147,16 @@ export interface ProducerStateOptions {
   clock?: () => number
 }
 
+/** What the state needs of a partition log to load and snapshot (a PartitionLog has it all). */
+export interface ProducerStateLog {
+  readonly highWatermark: number
+  readonly logEndOffset: number
+  readonly logStartOffset: number
+  readonly directory: string
+  readonly activeSegment: { readonly baseOffset: number }
+  read: PartitionLog['read']
+}
+
 interface ProducerSlot {
   committed: ProducerStateEntry | undefined
   /** In append order. */
@@ -425,7 +435,7 @@ export class ProducerStateManager {
   }
 
   /** True when the log rolled since the last call (the engine then takes a snapshot, as Kafka does at a roll). */
-  noticeRoll (log: Pick<PartitionLog, 'activeSegment'>): boolean {
+  noticeRoll (log: Pick<ProducerStateLog, 'activeSegment'>): boolean {
     const base = log.activeSegment.baseOffset
     if (this.segmentBase === base) return false
     const rolled = this.segmentBase >= 0
@@ -439,7 +449,7 @@ export class ProducerStateManager {
    * newest snapshot already describes this offset, or when there is nothing a snapshot would
    * save (no producers and nothing to replay). One write at a time per partition.
    */
-  async writeSnapshot (fs: FileSystem, log: Pick<PartitionLog, 'highWatermark' | 'logEndOffset' | 'logStartOffset' | 'directory'>): Promise<void> {
+  async writeSnapshot (fs: FileSystem, log: Pick<ProducerStateLog, 'highWatermark' | 'logEndOffset' | 'logStartOffset' | 'directory'>): Promise<void> {
     while (this.snapshotRunning !== undefined) await this.snapshotRunning
     const offset = this.consistentOffset(log)
     if (offset === this.snapshotOffset) return
@@ -467,7 +477,7 @@ export class ProducerStateManager {
    * end or corrupt, and replays batch headers from the snapshot's offset (or the log start) to
    * the high watermark. Call once, before the first append.
    */
-  async load (fs: FileSystem, log: Pick<PartitionLog, 'highWatermark' | 'logEndOffset' | 'logStartOffset' | 'directory' | 'read' | 'activeSegment'>): Promise<{ snapshotOffset: number, replayedBatches: number }> {
+  async load (fs: FileSystem, log: ProducerStateLog): Promise<{ snapshotOffset: number, replayedBatches: number }> {
     this.segmentBase = log.activeSegment.baseOffset
     const offsets = (await listSnapshots(fs, log.directory)).sort((a, b) => b - a)
     let loaded = -1

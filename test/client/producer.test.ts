@@ -1,0 +1,265 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { Producer } from '../../src/client/producer.js'
+import { SluiceError } from '../../src/core/errors.js'
+import { Engine } from '../../src/engine/engine.js'
+import type { EngineOptions } from '../../src/engine/engine.js'
+import type { AppendResult } from '../../src/engine/partition-log.js'
+import { defaultPartition } from '../../src/io/murmur2.js'
+import { batchesIn } from '../../src/io/record-batch-view.js'
+
+let dataDir: string
+let engine: Engine | undefined
+beforeEach(async () => { dataDir = await mkdtemp(join(tmpdir(), 'sluice-producer-')) })
+afterEach(async () => {
+  await engine?.close()
+  engine = undefined
+  await rm(dataDir, { recursive: true, force: true })
+})
+
+async function openEngine (options: Partial<EngineOptions> = {}): Promise<Engine> {
+  engine = await Engine.open({ dataDir, offsetsTopicPartitions: 1, ...options })
+  return engine
+}
+
+interface Stored { offset: number, key: string | null, value: string, producerId: number, baseSequence: number }
+
+async function stored (target: Engine, topic: string, partition: number): Promise<Stored[]> {
+  const result: Stored[] = []
+  let offset = 0
+  const log = target.partitionLog(topic, partition)
+  while (offset < log.highWatermark) {
+    const { records } = await target.read(topic, partition, offset)
+    if (records.byteLength === 0) break
+    for (const batch of batchesIn(records)) {
+      for (const record of batch) {
+        result.push({
+          offset: record.offset,
+          key: record.key === null ? null : Buffer.from(record.key).toString(),
+          value: Buffer.from(record.value!).toString(),
+          producerId: batch.producerId,
+          baseSequence: batch.baseSequence
+        })
+      }
+      offset = batch.nextOffset
+    }
+  }
+  return result
+}
+
+/** Replaces engine.append for the test; `real` calls the original. */
+function interceptAppends (target: Engine, handler: (call: number, real: () => Promise<AppendResult>) => Promise<AppendResult>): { calls: () => number } {
+  const original = target.append.bind(target)
+  let calls = 0
+  target.append = async (topic: string, partition: number, batch: Uint8Array) => await handler(calls++, async () => await original(topic, partition, batch))
+  return { calls: () => calls }
+}
+
+const tick = async (): Promise<void> => { await new Promise((resolve) => setImmediate(resolve)) }
+
+describe('Producer', () => {
+  test('keyed records land on defaultPartition(key, n) and stay in order per key', async () => {
+    const target = await openEngine()
+    await target.createTopic('orders', { partitions: 4 })
+    const producer = new Producer(target)
+    const keys = Array.from({ length: 10 }, (_, index) => `customer-${index}`)
+    const calls: Array<Promise<unknown>> = []
+    for (let round = 0; round < 20; round++) {
+      calls.push(producer.send({ topic: 'orders', messages: keys.map((key) => ({ key, value: `${key}:${round}` })) }))
+      if (round % 3 === 0) await tick()
+    }
+    await Promise.all(calls)
+    const seen = new Map<string, number[]>()
+    for (let partition = 0; partition < 4; partition++) {
+      for (const record of await stored(target, 'orders', partition)) {
+        expect(partition).toBe(defaultPartition(Buffer.from(record.key!), 4))
+        const [key, round] = record.value.split(':') as [string, string]
+        expect(key).toBe(record.key)
+        seen.set(key, [...(seen.get(key) ?? []), Number(round)])
+      }
+    }
+    for (const key of keys) expect(seen.get(key)).toEqual(Array.from({ length: 20 }, (_, round) => round))
+    await producer.close()
+  })
+
+  test('acks 0, 1 and all resolve with the metadata of their meaning', async () => {
+    const target = await openEngine({ flush: 'always' })
+    await target.createTopic('t', { partitions: 1 })
+    const producer = new Producer(target)
+    const none = await producer.send({ topic: 't', acks: 0, messages: [{ value: 'zero' }] })
+    expect(none).toEqual([{ topic: 't', partition: 0, baseOffset: -1, lastOffset: -1, durability: 'sent' }])
+    await producer.flush()
+    const one = await producer.send({ topic: 't', acks: 1, messages: [{ value: 'one-a' }, { value: 'one-b' }] })
+    expect(one).toEqual([{ topic: 't', partition: 0, baseOffset: 1, lastOffset: 2, durability: 'flushed' }])
+    const all = await producer.send({ topic: 't', acks: 'all', messages: [{ value: 'all' }] })
+    expect(all).toEqual([{ topic: 't', partition: 0, baseOffset: 3, lastOffset: 3, durability: 'flushed' }])
+    expect((await stored(target, 't', 0)).map((record) => record.value)).toEqual(['zero', 'one-a', 'one-b', 'all'])
+    await producer.close()
+
+    // Under the 'interval' policy an acknowledgement means written (handed to the OS).
+    await target.close()
+    const interval = await openEngine({ flush: 'interval' })
+    const written = new Producer(interval, { acks: 1 })
+    expect(await written.send({ topic: 't', messages: [{ value: 'w' }] })).toEqual([{ topic: 't', partition: 0, baseOffset: 4, lastOffset: 4, durability: 'written' }])
+    await written.close()
+  })
+
+  test('a batch retried after a simulated timeout (stored, then reported failed) is written once', async () => {
+    const target = await openEngine()
+    await target.createTopic('t')
+    const { calls } = interceptAppends(target, async (call, real) => {
+      const result = await real()
+      if (call === 0) throw new SluiceError('SLUICE_TIMEOUT', 'simulated: the acknowledgement was lost')
+      return result
+    })
+    const producer = new Producer(target, { retryBackoffMs: 1 })
+    const metadata = await producer.send({ topic: 't', messages: [{ value: 'once' }, { value: 'twice?' }] })
+    expect(calls()).toBe(2)
+    expect(metadata).toEqual([{ topic: 't', partition: 0, baseOffset: 0, lastOffset: 1, durability: 'written' }])
+    expect((await stored(target, 't', 0)).map((record) => record.value)).toEqual(['once', 'twice?'])
+    await producer.close()
+
+    // Without idempotence the same retry writes the records again (what idempotence prevents).
+    const { calls: plainCalls } = interceptAppends(target, async (call, real) => {
+      const result = await real()
+      if (call === 0) throw new SluiceError('SLUICE_TIMEOUT', 'simulated: the acknowledgement was lost')
+      return result
+    })
+    const plain = new Producer(target, { retryBackoffMs: 1, idempotent: false })
+    await plain.send({ topic: 't', messages: [{ value: 'dup' }] })
+    expect(plainCalls()).toBe(2)
+    expect((await stored(target, 't', 0)).map((record) => record.value)).toEqual(['once', 'twice?', 'dup', 'dup'])
+    await plain.close()
+  })
+
+  test('idempotent batches carry the producer id and consecutive sequences', async () => {
+    const target = await openEngine()
+    await target.createTopic('t')
+    const producer = new Producer(target)
+    await producer.send({ topic: 't', messages: [{ value: 'a' }, { value: 'b' }] })
+    await producer.send({ topic: 't', messages: [{ value: 'c' }] })
+    const records = await stored(target, 't', 0)
+    expect(producer.identity.producerId).toBeGreaterThanOrEqual(0)
+    expect(records.map((record) => [record.producerId, record.baseSequence])).toEqual([
+      [producer.identity.producerId, 0], [producer.identity.producerId, 0], [producer.identity.producerId, 2]
+    ])
+    await producer.close()
+  })
+
+  test('a batch that fails for good in the middle of a pipeline does not take the later ones with it', async () => {
+    const target = await openEngine()
+    await target.createTopic('t')
+    interceptAppends(target, async (call, real) => {
+      if (call !== 1) return await real()
+      // The failure arrives while the next batches are already in flight.
+      await new Promise((resolve) => setTimeout(resolve, 30))
+      throw new SluiceError('INVALID_RECORD', 'simulated permanent failure')
+    })
+    const producer = new Producer(target, { retryBackoffMs: 1 })
+    await producer.send({ topic: 't', messages: [{ value: 'm0' }] })
+    const sends: Array<Promise<unknown>> = []
+    for (let index = 1; index < 5; index++) {
+      sends.push(producer.send({ topic: 't', messages: [{ value: `m${index}` }] }))
+      // Each send its own batch: the batch closes at the end of the turn the send added it in.
+      await new Promise((resolve) => setTimeout(resolve, 2))
+    }
+    const settled = await Promise.allSettled(sends)
+    expect(settled.map((result) => result.status === 'rejected' ? (result.reason as Error).message : 'ok')).toEqual(['simulated permanent failure', 'ok', 'ok', 'ok'])
+    expect(settled[0]).toMatchObject({ reason: { code: 'INVALID_RECORD' } })
+    const records = await stored(target, 't', 0)
+    expect(records.map((record) => record.value)).toEqual(['m0', 'm2', 'm3', 'm4'])
+    // The sequences close the gap the failed batch left.
+    expect(records.map((record) => record.baseSequence)).toEqual([0, 1, 2, 3])
+    await producer.send({ topic: 't', messages: [{ value: 'after' }] })
+    expect((await stored(target, 't', 0)).map((record) => record.baseSequence)).toEqual([0, 1, 2, 3, 4])
+    await producer.close()
+  })
+
+  test('batches in flight that fail together are retried in their original order, each written once', async () => {
+    const target = await openEngine()
+    await target.createTopic('t', { configs: { 'max.message.bytes': '2000' } })
+    const { calls } = interceptAppends(target, async (call, real) => {
+      // Two pipelined batches (same creation time) fail before reaching the log.
+      if (call === 1 || call === 2) throw new SluiceError('SLUICE_TIMEOUT', 'simulated transient failure')
+      return await real()
+    })
+    const producer = new Producer(target, { retryBackoffMs: 1 })
+    await producer.send({ topic: 't', messages: [{ value: 'warm-up' }] })
+    const values = Array.from({ length: 60 }, (_, index) => Buffer.from(`bulk-${String(index).padStart(2, '0')}`.padEnd(100, '.')))
+    const [metadata] = await producer.sendBulk({ topic: 't', values })
+    expect(calls()).toBeGreaterThan(4)
+    expect(metadata).toMatchObject({ baseOffset: 1, lastOffset: 60 })
+    const records = await stored(target, 't', 0)
+    expect(records.map((record) => record.value)).toEqual(['warm-up', ...values.map((value) => value.toString())])
+    await producer.close()
+  })
+
+  test('buffer.memory blocks send until room is freed, and fails with SLUICE_BUFFER_FULL after max.block.ms', async () => {
+    const target = await openEngine()
+    await target.createTopic('t')
+    const stalled: Array<() => void> = []
+    interceptAppends(target, async (_call, real) => {
+      await new Promise<void>((resolve) => { stalled.push(resolve) })
+      return await real()
+    })
+    const producer = new Producer(target, { bufferMemory: 1024, maxBlockMs: 100, lingerMs: 0 })
+    const value = 'v'.repeat(600)
+    const first = producer.send({ topic: 't', messages: [{ value }] })
+    await tick()
+    const started = Date.now()
+    await expect(producer.send({ topic: 't', messages: [{ value }] })).rejects.toMatchObject({ code: 'SLUICE_BUFFER_FULL' })
+    expect(Date.now() - started).toBeGreaterThanOrEqual(90)
+    // A waiting send goes through once the first is acknowledged.
+    const waiting = producer.send({ topic: 't', messages: [{ value: `${value}!` }] })
+    let waitingDone = false
+    void waiting.then(() => { waitingDone = true })
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(waitingDone).toBe(false)
+    stalled.shift()!()
+    await first
+    await tick()
+    while (stalled.length === 0) await tick()
+    stalled.shift()!()
+    expect(await waiting).toMatchObject([{ baseOffset: 1 }])
+    expect((await stored(target, 't', 0)).map((record) => record.value.length)).toEqual([600, 601])
+    await producer.close()
+  })
+
+  test('an oversized message is MESSAGE_TOO_LARGE and nothing is stored', async () => {
+    const target = await openEngine()
+    await target.createTopic('small', { configs: { 'max.message.bytes': '1000' } })
+    const producer = new Producer(target)
+    await expect(producer.send({ topic: 'small', messages: [{ value: 'x'.repeat(2000) }] })).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE', kafkaCode: 10 })
+    // Headers count too.
+    await expect(producer.send({ topic: 'small', messages: [{ value: 'x', headers: { big: 'h'.repeat(1200) } }] })).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' })
+    await expect(producer.sendBulk({ topic: 'small', values: [Buffer.alloc(5000)] })).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' })
+    expect(target.partitionLog('small', 0).highWatermark).toBe(0)
+    await producer.send({ topic: 'small', messages: [{ value: 'fits' }] })
+    expect(target.partitionLog('small', 0).highWatermark).toBe(1)
+    await producer.close()
+  })
+
+  test('an unknown topic is UNKNOWN_TOPIC_OR_PARTITION when auto-creation is off', async () => {
+    const target = await openEngine({ autoCreateTopics: false })
+    const producer = new Producer(target)
+    await expect(producer.send({ topic: 'missing', messages: [{ value: 'x' }] })).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC_OR_PARTITION', kafkaCode: 3 })
+    expect(target.topics.find('missing')).toBeUndefined()
+    await target.createTopic('two', { partitions: 2 })
+    await expect(producer.send({ topic: 'two', messages: [{ value: 'x', partition: 2 }] })).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC_OR_PARTITION' })
+    await producer.close()
+
+    // The producer's own switch also keeps an auto-creating engine from creating the topic.
+    const noCreate = new Producer(target, { allowAutoTopicCreation: false })
+    await expect(noCreate.send({ topic: 'missing', messages: [{ value: 'x' }] })).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC_OR_PARTITION' })
+    await noCreate.close()
+  })
+
+  test('a closed producer refuses sends with SLUICE_CLOSED', async () => {
+    const target = await openEngine()
+    const producer = new Producer(target)
+    await producer.close()
+    await expect(producer.send({ topic: 't', messages: [{ value: 'x' }] })).rejects.toMatchObject({ code: 'SLUICE_CLOSED' })
+  })
+})
