@@ -30,13 +30,22 @@ import { resolveConsumerOptions } from './consumer-options.js'
 import type { ConsumerOptions, OffsetReset, ResolvedConsumerOptions } from './consumer-options.js'
 import { GroupMembership } from './group-membership.js'
 
+/**
+ * One record as a handler sees it: the decoder's own record object, handed over without a copy.
+ * `key` and `value` are Buffers viewing the stored batch (copy them to keep them past the
+ * handler if the log may be compacted or deleted under you). `headers` is an array, as Kafka
+ * allows a key to repeat.
+ */
 export interface ConsumedMessage {
   offset: number
   /** CreateTime of the record, or the broker's append time on LogAppendTime topics. */
   timestamp: number
   key: Buffer | null
   value: Buffer | null
-  headers: Record<string, Buffer | null>
+  headers: ReadonlyArray<{ key: string, value: Buffer | null }>
+  offsetDelta: number
+  timestampDelta: number
+  attributes: number
 }
 
 export interface EachMessagePayload {
@@ -112,22 +121,14 @@ interface PartitionState {
   reset: OffsetReset
 }
 
-const noHeaders: Record<string, Buffer | null> = Object.freeze({}) as Record<string, Buffer | null>
-
 function keyOf (topic: string, partition: number): string { return `${topic}\u0000${partition}` }
 
-function asBuffer (bytes: Uint8Array | null): Buffer | null {
-  if (bytes === null) return null
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-}
-
+/**
+ * The decoder views keys and values in the bytes it is given; handed a Buffer (as `deliver`
+ * makes sure), those views are Buffers, so the record is already the message.
+ */
 function toMessage (record: KafkaRecord): ConsumedMessage {
-  let headers = noHeaders
-  if (record.headers.length > 0) {
-    headers = {}
-    for (const header of record.headers) headers[header.key] = asBuffer(header.value)
-  }
-  return { offset: record.offset, timestamp: record.timestamp, key: asBuffer(record.key), value: asBuffer(record.value), headers }
+  return record as ConsumedMessage
 }
 
 export class Consumer {
@@ -142,7 +143,10 @@ export class Consumer {
   private wake: AbortController = new AbortController()
   private autoCommitTimer: NodeJS.Timeout | undefined
   private metadataTimer: NodeJS.Timeout | undefined
-  private handlerStartedMs = 0
+  /** Counts handler calls; the metadata timer watches it to spot one handler running too long. */
+  private handlerSerial = 0
+  private watchedSerial = -1
+  private watchedSinceMs = 0
   private handlerRunning = false
   private handlerIdleWaiters: Array<() => void> = []
   private slowHandlerReported = false
@@ -401,7 +405,11 @@ export class Consumer {
       this.membership.requestRejoin()
     }
     // max.poll.interval.ms: a handler stuck past it gives the partitions up.
-    if (this.handlerRunning && !this.slowHandlerReported && performance.now() - this.handlerStartedMs > this.options.maxPollIntervalMs) {
+    // Watching a counter costs the per-message path nothing (no clock read per record).
+    if (!this.handlerRunning || this.watchedSerial !== this.handlerSerial) {
+      this.watchedSerial = this.handlerRunning ? this.handlerSerial : -1
+      this.watchedSinceMs = performance.now()
+    } else if (!this.slowHandlerReported && performance.now() - this.watchedSinceMs > this.options.maxPollIntervalMs) {
       this.slowHandlerReported = true
       void this.membership?.leaveForSlowHandler()
     }
@@ -577,7 +585,12 @@ export class Consumer {
         isStale: () => state.epoch !== epoch,
         pause: () => { state.paused = true }
       }
-      await this.runHandler(async () => { await options.eachBatch!(payload) })
+      this.handlerStarted()
+      try {
+        await options.eachBatch(payload)
+      } finally {
+        this.handlerFinished()
+      }
       if (state.epoch !== epoch) return true
       state.position = autoResolve ? Math.max(next, resolved) : Math.max(state.position, resolved)
       return true
@@ -590,9 +603,13 @@ export class Consumer {
         for (const record of batch) {
           if (record.offset < from) continue
           if (!this.running || state.epoch !== epoch || state.paused) return true
-          await this.runHandler(async () => {
-            await eachMessage({ topic: state.topic, partition: state.partition, message: toMessage(record), pause, heartbeat })
-          })
+          this.handlerStarted()
+          try {
+            const pending = eachMessage({ topic: state.topic, partition: state.partition, message: toMessage(record), pause, heartbeat })
+            if (pending !== undefined) await pending
+          } finally {
+            this.handlerFinished()
+          }
           if (state.epoch !== epoch) return true
           state.position = record.offset + 1
         }
@@ -603,18 +620,18 @@ export class Consumer {
     return true
   }
 
-  private async runHandler (handler: () => Promise<void>): Promise<void> {
+  private handlerStarted (): void {
     this.handlerRunning = true
-    this.handlerStartedMs = performance.now()
-    try {
-      await handler()
-    } finally {
-      this.handlerRunning = false
-      if (this.slowHandlerReported) this.slowHandlerReported = false
-      const waiters = this.handlerIdleWaiters
-      this.handlerIdleWaiters = []
-      for (const resolve of waiters) resolve()
-    }
+    this.handlerSerial++
+  }
+
+  private handlerFinished (): void {
+    this.handlerRunning = false
+    if (this.slowHandlerReported) this.slowHandlerReported = false
+    if (this.handlerIdleWaiters.length === 0) return
+    const waiters = this.handlerIdleWaiters
+    this.handlerIdleWaiters = []
+    for (const resolve of waiters) resolve()
   }
 
   /** Resolves when no handler runs. */

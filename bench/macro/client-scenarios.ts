@@ -1,0 +1,223 @@
+/**
+ * Embedded client API scenarios: the producer and consumer a user embeds, measured through
+ * the public API (`Sluice.open`, `producer()`, `consumer()`), 100-byte values with 8-byte keys.
+ *
+ * Expectations (back of the envelope, 2 cores): the log appends ~1 GB/s of batches, so the
+ * bulk producer (columns straight into batches) should reach 70% of the raw append rate;
+ * per-message `send` pays a promise and a routing step per call (~0.5-1 us), so ~1 M msgs/s;
+ * `eachBatch` decodes ~10 M records/s and hands them over in arrays, so >= 3 M msgs/s;
+ * `eachMessage` adds an awaited call per record, ~1-2 M msgs/s. End-to-end latency at a fixed
+ * rate is one event-loop turn for the batch to close, the append (a write syscall under
+ * 'interval', plus an fdatasync under 'always'), and the wake-up of the waiting fetch.
+ */
+import { Sluice } from '../../src/client/sluice.js'
+import type { Consumer } from '../../src/client/consumer.js'
+import type { Figures } from './figures.js'
+import { LatencyRecorder } from './latency.js'
+import type { ResultRow, Scenario, ScenarioContext, ScenarioResult } from './scenario.js'
+
+const VALUE_BYTES = 100
+const KEY_BYTES = 8
+const RECORD_BYTES = VALUE_BYTES + KEY_BYTES
+
+function counts (context: ScenarioContext): { send: number, bulk: number, consume: number, e2eSeconds: number } {
+  return context.profile.quick
+    ? { send: 300_000, bulk: 2_000_000, consume: 2_000_000, e2eSeconds: 3 }
+    : { send: 2_000_000, bulk: 10_000_000, consume: 10_000_000, e2eSeconds: 10 }
+}
+
+function makeRecords (count: number): { keys: Buffer[], values: Buffer[] } {
+  // A pool of distinct payloads reused round-robin: building 10 M buffers would measure the allocator.
+  const pool = 4096
+  const keys: Buffer[] = []
+  const values: Buffer[] = []
+  for (let index = 0; index < pool; index++) {
+    const key = Buffer.alloc(KEY_BYTES)
+    key.writeUInt32BE(index, 4)
+    keys.push(key)
+    values.push(Buffer.alloc(VALUE_BYTES, 97 + (index % 26)))
+  }
+  return {
+    keys: Array.from({ length: count }, (_, index) => keys[index % pool]!),
+    values: Array.from({ length: count }, (_, index) => values[index % pool]!)
+  }
+}
+
+async function withSluice<T> (context: ScenarioContext, options: Parameters<typeof Sluice.open>[0], work: (sluice: Sluice) => Promise<T>): Promise<T> {
+  const sluice = await Sluice.open({ dataDir: await context.makeDataDirectory(), ...options })
+  try {
+    return await work(sluice)
+  } finally {
+    await sluice.close()
+  }
+}
+
+function rate (count: number, startedNs: bigint): { msgs: number, mb: number } {
+  const seconds = Number(process.hrtime.bigint() - startedNs) / 1e9
+  return { msgs: count / seconds, mb: count * RECORD_BYTES / seconds / 1e6 }
+}
+
+async function runProducers (context: ScenarioContext): Promise<ScenarioResult> {
+  const { send, bulk } = counts(context)
+  const figures: Figures = {}
+  const rows: ResultRow[] = []
+  await withSluice(context, { flush: 'interval' }, async (sluice) => {
+    await sluice.admin().createTopics({ topics: [{ topic: 'send', numPartitions: 1 }, { topic: 'bulk', numPartitions: 1 }] })
+    const producer = sluice.producer({ acks: 1 })
+    const records = makeRecords(Math.max(send, 1))
+    context.progress(`producer: ${send} per-message sends`)
+    const window = 20_000
+    let started = process.hrtime.bigint()
+    for (let start = 0; start < send; start += window) {
+      const calls: Array<Promise<unknown>> = []
+      const end = Math.min(send, start + window)
+      for (let index = start; index < end; index++) {
+        calls.push(producer.send({ topic: 'send', messages: [{ key: records.keys[index]!, value: records.values[index]! }] }))
+      }
+      await Promise.all(calls)
+    }
+    const perMessage = rate(send, started)
+    figures.producer_send_msgs_s = perMessage.msgs
+    figures.producer_send_mb_s = perMessage.mb
+    rows.push({ scenario: 'producer', label: 'producer.send per message (acks 1)', kind: 'engine', recordBytes: RECORD_BYTES, msgsPerSecond: perMessage.msgs, mbPerSecond: perMessage.mb })
+
+    context.progress(`producer: ${bulk} records through sendBulk`)
+    const bulkRecords = makeRecords(bulk)
+    const chunk = 100_000
+    started = process.hrtime.bigint()
+    const inFlight: Array<Promise<unknown>> = []
+    for (let start = 0; start < bulk; start += chunk) {
+      const end = Math.min(bulk, start + chunk)
+      inFlight.push(producer.sendBulk({ topic: 'bulk', partition: 0, keys: bulkRecords.keys.slice(start, end), values: bulkRecords.values.slice(start, end) }))
+      if (inFlight.length >= 4) await inFlight.shift()
+    }
+    await Promise.all(inFlight)
+    const bulkRate = rate(bulk, started)
+    figures.producer_bulk_msgs_s = bulkRate.msgs
+    figures.producer_bulk_mb_s = bulkRate.mb
+    rows.push({ scenario: 'producer', label: 'producer.sendBulk (acks 1)', kind: 'engine', recordBytes: RECORD_BYTES, msgsPerSecond: bulkRate.msgs, mbPerSecond: bulkRate.mb })
+    await producer.close()
+  })
+  return { figures, rows }
+}
+
+async function consumeAll (sluice: Sluice, topic: string, count: number, mode: 'batch' | 'message'): Promise<{ msgs: number, mb: number }> {
+  const consumer: Consumer = sluice.consumer({ autoOffsetReset: 'earliest', maxBytesPerPartition: 4 * 1024 * 1024 })
+  consumer.assign([{ topic, partitions: [0] }])
+  let received = 0
+  let done: () => void = () => {}
+  const finished = new Promise<void>((resolve) => { done = resolve })
+  const started = process.hrtime.bigint()
+  if (mode === 'batch') {
+    await consumer.run({ eachBatch: async ({ batch }) => { received += batch.messages.length; if (received >= count) done() } })
+  } else {
+    await consumer.run({ eachMessage: async () => { received++; if (received >= count) done() } })
+  }
+  await finished
+  const result = rate(received, started)
+  await consumer.close()
+  return result
+}
+
+async function runConsumers (context: ScenarioContext): Promise<ScenarioResult> {
+  const { consume } = counts(context)
+  const figures: Figures = {}
+  const rows: ResultRow[] = []
+  await withSluice(context, { flush: 'never' }, async (sluice) => {
+    await sluice.admin().createTopics({ topics: [{ topic: 'read', numPartitions: 1 }] })
+    const producer = sluice.producer({ acks: 1 })
+    const records = makeRecords(Math.min(consume, 100_000))
+    context.progress(`consumer: writing ${consume} records`)
+    for (let written = 0; written < consume; written += records.values.length) {
+      const take = Math.min(records.values.length, consume - written)
+      await producer.sendBulk({ topic: 'read', partition: 0, keys: records.keys.slice(0, take), values: records.values.slice(0, take) })
+    }
+    context.progress('consumer: eachBatch from the beginning')
+    const batch = await consumeAll(sluice, 'read', consume, 'batch')
+    figures.consumer_batch_msgs_s = batch.msgs
+    figures.consumer_batch_mb_s = batch.mb
+    rows.push({ scenario: 'consumer', label: 'consumer eachBatch from offset 0', kind: 'engine', recordBytes: RECORD_BYTES, msgsPerSecond: batch.msgs, mbPerSecond: batch.mb })
+    context.progress('consumer: eachMessage from the beginning')
+    const message = await consumeAll(sluice, 'read', consume, 'message')
+    figures.consumer_message_msgs_s = message.msgs
+    figures.consumer_message_mb_s = message.mb
+    rows.push({ scenario: 'consumer', label: 'consumer eachMessage from offset 0', kind: 'engine', recordBytes: RECORD_BYTES, msgsPerSecond: message.msgs, mbPerSecond: message.mb })
+  })
+  return { figures, rows }
+}
+
+/**
+ * Sends at `ratePerSecond` for `seconds` (catching up on timer lateness so the average rate
+ * holds) with the send time in each value, and records send-to-handler latency.
+ */
+async function endToEnd (context: ScenarioContext, flush: 'interval' | 'always', acks: 1 | 'all', ratePerSecond: number, seconds: number): Promise<LatencyRecorder> {
+  return await withSluice(context, { flush }, async (sluice) => {
+    await sluice.admin().createTopics({ topics: [{ topic: 'e2e', numPartitions: 1 }] })
+    const producer = sluice.producer({ acks })
+    const consumer = sluice.consumer({ autoOffsetReset: 'latest', maxWaitMs: 1000 })
+    consumer.assign([{ topic: 'e2e', partitions: [0] }])
+    const recorder = new LatencyRecorder()
+    const total = Math.round(ratePerSecond * seconds)
+    let received = 0
+    let done: () => void = () => {}
+    const finished = new Promise<void>((resolve) => { done = resolve })
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const sentNs = message.value!.readBigUInt64BE(0)
+        recorder.recordNanoseconds(process.hrtime.bigint() - sentNs)
+        if (++received >= total) done()
+      }
+    })
+    // Let the consumer settle at the end of the empty log before the first send.
+    while (consumer.position('e2e', 0) < 0) await new Promise((resolve) => setTimeout(resolve, 5))
+    const key = Buffer.alloc(KEY_BYTES)
+    let sent = 0
+    const startedNs = process.hrtime.bigint()
+    await new Promise<void>((resolve, reject) => {
+      const tick = (): void => {
+        const due = Math.min(total, Math.floor(Number(process.hrtime.bigint() - startedNs) / 1e9 * ratePerSecond) + 1)
+        while (sent < due) {
+          const value = Buffer.alloc(VALUE_BYTES)
+          value.writeBigUInt64BE(process.hrtime.bigint(), 0)
+          producer.send({ topic: 'e2e', messages: [{ key, value }] }).catch(reject)
+          sent++
+        }
+        if (sent >= total) resolve()
+        else setTimeout(tick, 1)
+      }
+      tick()
+    })
+    const timeout = setTimeout(done, 30_000)
+    await finished
+    clearTimeout(timeout)
+    await consumer.close()
+    await producer.close()
+    return recorder
+  })
+}
+
+async function runEndToEnd (context: ScenarioContext): Promise<ScenarioResult> {
+  const { e2eSeconds } = counts(context)
+  const figures: Figures = {}
+  const rows: ResultRow[] = []
+  context.progress('end-to-end: acks 1, 50k msgs/s')
+  const interval = (await endToEnd(context, 'interval', 1, 50_000, e2eSeconds)).summary()
+  if (interval !== undefined) {
+    figures.e2e_p50_ms = interval.p50Ms
+    figures.e2e_p99_ms = interval.p99Ms
+    rows.push({ scenario: 'e2e', label: "send to handler, acks 1, flush 'interval', 50k msgs/s", kind: 'engine', recordBytes: RECORD_BYTES, msgsPerSecond: 50_000, latency: interval, latencyOf: 'send to handler' })
+  }
+  context.progress("end-to-end: acks 'all', flush 'always', 50k msgs/s")
+  const always = (await endToEnd(context, 'always', 'all', 50_000, e2eSeconds)).summary()
+  if (always !== undefined) {
+    figures.e2e_all_p99_ms = always.p99Ms
+    rows.push({ scenario: 'e2e', label: "send to handler, acks 'all', flush 'always', 50k msgs/s", kind: 'engine', recordBytes: RECORD_BYTES, msgsPerSecond: 50_000, latency: always, latencyOf: 'send to handler' })
+  }
+  return { figures, rows }
+}
+
+export const clientScenarios: readonly Scenario[] = Object.freeze([
+  { id: 'producer', title: 'Embedded producer (public API)', keys: ['producer_send_msgs_s', 'producer_send_mb_s', 'producer_bulk_msgs_s', 'producer_bulk_mb_s'], run: runProducers },
+  { id: 'consumer', title: 'Embedded consumer (public API)', keys: ['consumer_batch_msgs_s', 'consumer_batch_mb_s', 'consumer_message_msgs_s', 'consumer_message_mb_s'], run: runConsumers },
+  { id: 'e2e', title: 'End-to-end latency at a fixed rate', keys: ['e2e_p50_ms', 'e2e_p99_ms', 'e2e_all_p99_ms'], run: runEndToEnd }
+])
