@@ -1,0 +1,64 @@
+/**
+ * A broker over a fresh engine in a temporary directory, on a free loopback port, for the
+ * broker tests; plus kafkajs codecs for snappy/lz4/zstd built on Sluice's own compression.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { CompressionCodecs, CompressionTypes, Kafka, logLevel, type KafkaConfig } from 'kafkajs'
+import { Engine, type EngineOptions } from '../../src/engine/engine.js'
+import { compress, decompress, type CompressionCodec } from '../../src/io/compression.js'
+import { startBroker, type Broker, type BrokerOptions } from '../../src/kafka/server.js'
+
+export interface BrokerHarness {
+  engine: Engine
+  broker: Broker
+  dataDir: string
+  address: string
+  kafka: (config?: Partial<KafkaConfig>) => Kafka
+  /** Closes the broker, then the engine, then removes the directory. */
+  close: () => Promise<void>
+}
+
+export async function openBroker (options: { engine?: Partial<EngineOptions>, broker?: Partial<BrokerOptions>, dataDir?: string } = {}): Promise<BrokerHarness> {
+  const dataDir = options.dataDir ?? await mkdtemp(join(tmpdir(), 'sluice-broker-'))
+  const engine = await Engine.open({ dataDir, groups: { groupInitialRebalanceDelayMs: 0 }, ...options.engine })
+  const broker = await startBroker({ engine, host: '127.0.0.1', port: 0, ...options.broker })
+  const address = `127.0.0.1:${broker.port}`
+  return {
+    engine,
+    broker,
+    dataDir,
+    address,
+    kafka: (config = {}) => new Kafka({ clientId: 'broker-test', brokers: [address], logLevel: logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 50 }, ...config }),
+    close: async () => {
+      await broker.close()
+      await engine.close()
+      if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true })
+    }
+  }
+}
+
+function codec (name: CompressionCodec) {
+  return () => ({
+    compress: async (encoder: { buffer: Buffer }) => await compress(name, encoder.buffer),
+    decompress: async (buffer: Buffer) => await decompress(name, buffer)
+  })
+}
+
+/** Registers kafkajs codecs for snappy, lz4 and zstd (gzip is built into kafkajs). */
+export function registerKafkajsCodecs (): void {
+  CompressionCodecs[CompressionTypes.Snappy] = codec('snappy')
+  CompressionCodecs[CompressionTypes.LZ4] = codec('lz4')
+  CompressionCodecs[CompressionTypes.ZSTD] = codec('zstd')
+}
+
+/** Polls `condition` every 20 ms until it holds or `timeoutMs` passes (then throws `what`). */
+export async function waitFor (condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  // Bounded by the deadline.
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
