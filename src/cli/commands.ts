@@ -332,11 +332,19 @@ const consume: Command = {
       let finish: () => void = () => {}
       const finished = new Promise<void>((resolve) => { finish = resolve })
       await consumer.run({
-        eachMessage: async ({ topic: name, partition, message }) => {
-          if (maxMessages !== undefined && count >= maxMessages) return
+        handlerRetryBackoffMs: 10,
+        eachMessage: async ({ topic: name, partition, message, pause }) => {
+          if (maxMessages !== undefined && count >= maxMessages) {
+            // Not printed, so not consumed: failing the handler keeps the position (and the commit) before it.
+            pause()
+            throw new SluiceError('SLUICE_ABORTED', 'max-messages reached')
+          }
           stdout.write(formatMessage(format, { topic: name, partition, ...message }) + '\n')
           count++
-          if (maxMessages !== undefined && count >= maxMessages) finish()
+          if (maxMessages !== undefined && count >= maxMessages) {
+            consumer.pause([{ topic: name }])
+            finish()
+          }
         }
       })
       if (groupId === undefined) {

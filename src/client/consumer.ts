@@ -84,6 +84,19 @@ export interface RunOptions {
   eachBatch?: (payload: EachBatchPayload) => Promise<void> | void
   /** Advance past the whole batch when eachBatch returns. @defaultValue true */
   eachBatchAutoResolve?: boolean
+  /**
+   * Called when a handler throws. The record (or the unresolved rest of the batch) is not
+   * marked processed and is delivered again after `handlerRetryBackoffMs`, so nothing is
+   * skipped (at-least-once). @defaultValue none (the error is kept in `consumer.lastError`)
+   */
+  onHandlerError?: (error: unknown, where: { topic: string, partition: number }) => void
+  /** Wait before redelivering after a handler error. @defaultValue 100 */
+  handlerRetryBackoffMs?: number
+}
+
+/** A handler's own failure, told apart from the engine's in the fetch loop. */
+class HandlerFailure {
+  constructor (readonly cause: unknown, readonly topic: string, readonly partition: number) {}
 }
 
 export interface SubscribeOptions {
@@ -503,7 +516,12 @@ export class Consumer {
           if (records.byteLength === 0) continue
           delivered = await this.deliver(state, records, highWatermark, options) || delivered
         } catch (error) {
-          if (isSluiceError(error, 'OFFSET_OUT_OF_RANGE')) {
+          if (error instanceof HandlerFailure) {
+            this.lastError = error.cause
+            options.onHandlerError?.(error.cause, { topic: error.topic, partition: error.partition })
+            await this.sleep(options.handlerRetryBackoffMs ?? 100)
+            delivered = true
+          } else if (isSluiceError(error, 'OFFSET_OUT_OF_RANGE')) {
             await this.resetPosition(state)
             delivered = true
           } else if (isSluiceError(error, 'UNKNOWN_TOPIC_OR_PARTITION')) {
@@ -588,6 +606,10 @@ export class Consumer {
       this.handlerStarted()
       try {
         await options.eachBatch(payload)
+      } catch (error) {
+        // What the handler resolved before failing counts as processed.
+        if (state.epoch === epoch && resolved > state.position) state.position = resolved
+        throw new HandlerFailure(error, state.topic, state.partition)
       } finally {
         this.handlerFinished()
       }
@@ -607,6 +629,8 @@ export class Consumer {
           try {
             const pending = eachMessage({ topic: state.topic, partition: state.partition, message: toMessage(record), pause, heartbeat })
             if (pending !== undefined) await pending
+          } catch (error) {
+            throw new HandlerFailure(error, state.topic, state.partition)
           } finally {
             this.handlerFinished()
           }

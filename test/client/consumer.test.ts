@@ -268,3 +268,32 @@ describe('Consumer', () => {
     await consumer.close()
   })
 })
+
+describe('Consumer handler errors', () => {
+  test('a throwing handler does not skip the record: it is delivered again (at-least-once)', async () => {
+    const sluice = await openSluice()
+    await sluice.admin().createTopics({ topics: [{ topic: 'flaky' }] })
+    await sluice.producer({ idempotent: false }).send({ topic: 'flaky', messages: [{ value: 'a' }, { value: 'b' }, { value: 'c' }] })
+    const consumer = sluice.consumer({ autoOffsetReset: 'earliest' })
+    consumer.assign([{ topic: 'flaky', partitions: [0] }])
+    const seen: string[] = []
+    const errors: unknown[] = []
+    let failedOnce = false
+    await consumer.run({
+      handlerRetryBackoffMs: 5,
+      onHandlerError: (error) => { errors.push(error) },
+      eachMessage: async ({ message }) => {
+        const value = message.value!.toString()
+        if (value === 'b' && !failedOnce) {
+          failedOnce = true
+          throw new Error('transient')
+        }
+        seen.push(value)
+      }
+    })
+    await until(() => seen.length === 3)
+    expect(seen).toEqual(['a', 'b', 'c'])
+    expect(errors).toHaveLength(1)
+    await consumer.close()
+  })
+})
