@@ -73,7 +73,8 @@ export interface CompactionOptions {
   now?: number
   /** Clean even when the dirty ratio is below `min.cleanable.dirty.ratio`. @defaultValue false */
   force?: boolean
-  offsetMap?: OffsetMapOptions
+  /** Size of the offset map, or a map to reuse (cleared first). */
+  offsetMap?: OffsetMapOptions | OffsetMap
   /** Run the record filter on these worker threads; inline when absent. */
   pool?: WorkerPool
   /** @defaultValue COMPACTION_READ_BYTES */
@@ -145,7 +146,8 @@ async function compactUnlocked (log: CleanableLog, config: CompactionConfig, opt
   }
   const firstUncleanable = plan.cleanable[plan.cleanable.length - 1]!.nextOffset
 
-  const map = OffsetMap.create(options.offsetMap)
+  const map = options.offsetMap instanceof OffsetMap ? options.offsetMap : OffsetMap.create(options.offsetMap)
+  map.clear()
   // Everything below the dirty section is deduplicated already: the map covers it by definition.
   map.cover(plan.dirtyStart - 1)
   const aborted = headers.aborted
@@ -438,6 +440,8 @@ export class CompactionTask {
   #timer: NodeJS.Timeout | undefined
   #running: Promise<void> | undefined
   #closing: Promise<void> | undefined
+  /** One map for every cleaning of this task (they run one at a time), allocated on first use. */
+  #map: OffsetMap | undefined
 
   constructor (options: CompactionTaskOptions = {}) {
     const backoffMs = options.backoffMs ?? 15_000
@@ -469,7 +473,8 @@ export class CompactionTask {
         const options: CompactionOptions = { now: this.#options.clock() }
         const pool = this.#options.pool ?? sharedWorkerPool()
         if (pool !== 'inline') options.pool = pool
-        if (this.#options.offsetMap !== undefined) options.offsetMap = this.#options.offsetMap
+        this.#map ??= OffsetMap.create(this.#options.offsetMap)
+        options.offsetMap = this.#map
         this.#options.onResult?.(entry.log, await compactLog(entry.log, entry.config(), options))
       } catch (error) {
         this.#options.onResult?.(entry.log, error instanceof SluiceError ? error : new SluiceError('KAFKA_STORAGE_ERROR', String(error), { cause: error }))

@@ -115,6 +115,15 @@ export class OffsetMap {
     if (offset > meta[LATEST_OFFSET]!) meta[LATEST_OFFSET] = offset
   }
 
+  /** Empties the map for reuse (the memory stays allocated: one map serves many cleanings). */
+  clear (): void {
+    const state = this.#state
+    state.slots.fill(0)
+    state.meta[COUNT] = 0
+    state.meta[ARENA_USED] = 0
+    state.meta[LATEST_OFFSET] = -1
+  }
+
   /**
    * Records `offset` as the newest for `key`. Returns false (and changes nothing) when the key
    * is new and the map has no room for it: the caller ends the map's coverage there.

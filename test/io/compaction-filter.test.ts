@@ -44,6 +44,10 @@ describe('offset map', () => {
     expect(map.put(key('e'), 8)).toBe(false)
     expect(map.get(key('e'))).toBe(-1)
     expect(map.put(key('d'), 9)).toBe(true)
+    map.clear()
+    expect([map.size, map.latestOffset, map.get(key('a'))]).toEqual([0, -1, -1])
+    expect(map.put(key('e'), 1)).toBe(true)
+    expect(map.get(key('e'))).toBe(1)
   })
 
   propTest.prop([fc.array(fc.tuple(fc.uint8Array({ maxLength: 6 }), fc.nat(1000)), { maxLength: 300 })])('agrees with a Map keyed by the full bytes', (entries) => {
