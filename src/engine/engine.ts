@@ -325,15 +325,22 @@ export class Engine {
   /**
    * Appends one RecordBatch v2 to a partition and wakes its waiting readers once the batch is
    * readable. Resolves with the offsets assigned and the durability reached.
+   *
+   * A batch with producerId >= 0 goes through the partition's producer state first
+   * (producer-state.ts): a retry of a batch already stored resolves with the original offsets
+   * and `duplicate: true` without writing; a sequence gap rejects with
+   * OUT_OF_ORDER_SEQUENCE_NUMBER and a fenced epoch with INVALID_PRODUCER_EPOCH, nothing stored.
    */
   async append (topic: string, partition: number, batch: Uint8Array): Promise<ProducerAppendResult> {
     const log = this.partitionLog(topic, partition)
     const key = partitionKey(topic, partition)
     const header = producerHeaderOf(batch)
-    const state = header === undefined ? undefined : this.producerStates.get(key)
+    const state = this.producerStates.get(key)
     if (header === undefined || state === undefined) {
       const result = await log.append(batch)
       this.wakePartition(key)
+      // Snapshots at rolls bound the replay after an unclean shutdown, whoever appends.
+      if (state?.noticeRoll(log) === true) this.snapshotProducerState(state, log)
       return result
     }
     const result = await appendIdempotent(log, state, batch, header)

@@ -260,18 +260,22 @@ export class ProducerStateManager {
     let tail: { epoch: number, lastSeq: number } | undefined
     if (slot !== undefined) {
       const committed = slot.committed
-      const live = slot.inflight.filter((reservation) => !rolledBack(reservation, logEndOffset))
-      // The gate: a batch not staged yet may still be refused before anything is known of it.
-      const unstaged = live.find((reservation) => reservation.stagedBase < 0)
-      if (unstaged !== undefined) return { kind: 'wait', settled: settledPromise(unstaged) }
+      // One pass over the (at most a few) live reservations, without allocating: the gate (a
+      // batch not staged yet may still be refused), a twin in flight, and the newest one.
+      let newest: Reservation | undefined
+      let twin: Reservation | undefined
+      for (const reservation of slot.inflight) {
+        if (rolledBack(reservation, logEndOffset)) continue
+        if (reservation.stagedBase < 0) return { kind: 'wait', settled: settledPromise(reservation) }
+        if (reservation.epoch === producerEpoch && reservation.firstSeq === baseSequence && reservation.lastSeq === lastSeq) twin = reservation
+        newest = reservation
+      }
       if (committed !== undefined && committed.epoch === producerEpoch) {
         for (const batch of committed.batches) {
           if (batch.firstSeq === baseSequence && batch.lastSeq === lastSeq) return { kind: 'duplicate', baseOffset: batch.baseOffset, lastOffset: batch.lastOffset }
         }
       }
-      const inflightTwin = live.find((reservation) => reservation.epoch === producerEpoch && reservation.firstSeq === baseSequence && reservation.lastSeq === lastSeq)
-      if (inflightTwin !== undefined) return { kind: 'wait', settled: settledPromise(inflightTwin) }
-      const newest = live[live.length - 1]
+      if (twin !== undefined) return { kind: 'wait', settled: settledPromise(twin) }
       if (newest !== undefined) tail = { epoch: newest.epoch, lastSeq: newest.lastSeq }
       else if (committed !== undefined) tail = { epoch: committed.epoch, lastSeq: committed.batches[committed.batches.length - 1]?.lastSeq ?? -1 }
     }
@@ -315,13 +319,14 @@ export class ProducerStateManager {
   /** The append resolved: the reservation becomes committed state with its real offsets. */
   commit (reservation: Reservation, offsets: { baseOffset: number, lastOffset: number }): void {
     if (!this.release(reservation)) return
+    const now = this.clock()
     this.apply(reservation.producerId, reservation.epoch, {
       firstSeq: reservation.firstSeq,
       lastSeq: reservation.lastSeq,
       baseOffset: offsets.baseOffset,
       lastOffset: offsets.lastOffset,
-      timestamp: this.clock()
-    }, this.clock())
+      timestamp: now
+    }, now)
     if (++this.commitsSinceSweep >= EXPIRY_SWEEP_COMMITS) this.removeExpired()
   }
 
