@@ -69,13 +69,21 @@ export async function runQuickBenchmark (label: string): Promise<Record<string, 
     env: process.env,
     stdio: ['ignore', 'pipe', 'pipe']
   })
+  // Interrupting the check stops the benchmark too (it removes its temp directories on SIGTERM).
+  const forward = (signal: NodeJS.Signals): void => { child.kill('SIGTERM'); process.exitCode = signal === 'SIGINT' ? 130 : 143 }
+  process.once('SIGINT', forward)
+  process.once('SIGTERM', forward)
   let stdout = ''
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => { process.stderr.write(chunk) })
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once('error', reject)
     child.once('close', resolve)
+  }).finally(() => {
+    process.removeListener('SIGINT', forward)
+    process.removeListener('SIGTERM', forward)
   })
+  if (process.exitCode === 130 || process.exitCode === 143) throw new Error('interrupted')
   if (code !== 0) {
     process.stderr.write(stdout)
     throw new Error(`the quick benchmark exited with code ${String(code)}: a scenario failed (see above)`)

@@ -47,6 +47,7 @@ export const figureCatalogue = Object.freeze({
   append_always_ratio_interval: figure('ratio', 'higher', "append_always_msgs_s / flush 'interval' msgs/s with the same 16 appenders (group commit efficiency)"),
   eventloop_p50_ms: figure('ms', 'lower', 'event-loop delay p50 while appending flat out'),
   eventloop_max_ms: figure('ms', 'lower', 'event-loop delay max while appending flat out'),
+  eventloop_idle_p99_ms: figure('ms', 'lower', 'event-loop delay p99 of the same process idle for a second just before (what the machine alone adds)'),
   recovery_rescan_ms_1gib: figure('ms', 'lower', 'open after an unclean shutdown with no recovery checkpoint (full rescan, CRC included), 1 GiB partition'),
   partitions_count: figure('count', 'higher', 'partitions opened by the many-partitions scenario (10,000 in the full profile)'),
   partitions_rss_mib: figure('MiB', 'lower', 'resident set size (MiB) with that many partitions open, after touching each'),

@@ -5,9 +5,11 @@
  */
 import type { Scenario } from './scenario.js'
 import { appendSweepScenario } from './append-sweep.js'
+import { clientScenarios } from './client-scenarios.js'
 import { storageScenarios } from './storage-scenarios.js'
 
 export const scenarios: readonly Scenario[] = Object.freeze([
   ...storageScenarios,
-  appendSweepScenario
+  appendSweepScenario,
+  ...clientScenarios
 ])
