@@ -572,6 +572,24 @@ describe('offsets', () => {
     expect(coordinator.describeGroups(['g'])[0]!.members.map((member) => member.memberId)).toEqual([results[0]!.memberId])
   })
 
+  it('offsets survive a restart after the store compacted the offsets partition many times', async () => {
+    store = new MemoryOffsetStore({ recordCountMax: 16 })
+    await open()
+    for (let round = 0; round < 50; round++) {
+      await coordinator.commitOffsets({
+        groupId: 'g', generationId: -1, memberId: '', groupInstanceId: null,
+        offsets: [0, 1, 2].map((partition) => ({ topic: 't', partition, offset: round * 10 + partition }))
+      })
+    }
+    await coordinator.commitOffsets({ groupId: 'gone', generationId: -1, memberId: '', groupInstanceId: null, offsets: [{ topic: 't', partition: 0, offset: 1 }] })
+    await coordinator.deleteGroups(['gone'])
+    expect(store.recordCount(coordinator.partitionFor('g'))).toBeLessThanOrEqual(16)
+    await coordinator.close()
+    await open()
+    expect(coordinator.fetchOffsets('g', null)[0]!.partitions.map((p) => p.offset)).toEqual([490, 491, 492])
+    expect(coordinator.groupState('gone')).toBeNull()
+  })
+
   it('deleteGroups refuses a live group, deletes an Empty one with tombstones, and the deletion survives a restart', async () => {
     await open()
     const results = await formGroup(1)
