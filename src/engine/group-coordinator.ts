@@ -326,6 +326,11 @@ function validateGroupId (groupId: string): void {
   if (groupId.length > 0x7fff) fail('INVALID_GROUP_ID', `group id of ${groupId.length} chars exceeds the protocol's 32767`)
 }
 
+/** JoinGroup v8+ carries the client's reason (KIP-800); it is appended for diagnostics. */
+function withClientReason (reason: string, request: JoinGroupRequest): string {
+  return request.reason == null || request.reason.length === 0 ? reason : `${reason} (client: ${request.reason})`
+}
+
 function isValidPartition (partition: number): boolean {
   return Number.isInteger(partition) && partition >= 0 && partition <= INT32_MAX
 }
@@ -504,7 +509,7 @@ export class GroupCoordinator {
     if (group.initialDelayActive) group.newMemberAdded = true
     const result = this.#parkJoin(group, member, request.signal)
     if (group.is('PreparingRebalance')) this.#maybeCompleteJoin(group)
-    else this.#prepareRebalance(group, `new member ${memberId} joined`)
+    else this.#prepareRebalance(group, withClientReason(`new member ${memberId} joined`, request))
     return result
   }
 
@@ -512,7 +517,7 @@ export class GroupCoordinator {
     this.#updateMemberFields(member, request)
     const result = this.#parkJoin(group, member, request.signal)
     if (group.is('PreparingRebalance')) this.#maybeCompleteJoin(group)
-    else this.#prepareRebalance(group, reason)
+    else this.#prepareRebalance(group, withClientReason(reason, request))
     return result
   }
 
