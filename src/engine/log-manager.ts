@@ -207,11 +207,10 @@ export class LogManager {
 
   /** fdatasyncs every log with unflushed bytes. */
   async flushAll (): Promise<void> {
-    const failures: unknown[] = []
-    await Promise.all([...this.logsByKey.values()].map(async (log) => {
-      if (log.hasUnflushedData) await log.flush().catch((error: unknown) => { failures.push(error) })
-    }))
-    if (failures.length > 0) throw failures[0]
+    const dirty = [...this.logsByKey.values()].filter((log) => log.hasUnflushedData)
+    const results = await settleEach(dirty, this.options.openConcurrency ?? logManagerDefaults.openConcurrency, async (log) => { await log.flush() })
+    const failed = results.find((result) => result.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
   }
 
   /** Writes the recovery-point and log-start checkpoints of every log (one at a time). */
@@ -280,7 +279,9 @@ export class LogManager {
     clearInterval(this.flushTimer)
     await this.checkpointRunning
     await Promise.all([...this.opening.values()].map(async (pending) => await pending.catch(() => undefined)))
-    const results = await Promise.allSettled([...this.logsByKey.values()].map(async (log) => { await log.close() }))
+    // Bounded fan-out: closing 10,000 logs at once would pin three descriptors each beyond the
+    // file cache's bound and hold every close's buffers at the same time.
+    const results = await settleEach([...this.logsByKey.values()], this.options.openConcurrency ?? logManagerDefaults.openConcurrency, async (log) => { await log.close() })
     const failed = results.find((result) => result.status === 'rejected')
     try {
       if (failed === undefined) {
@@ -294,4 +295,23 @@ export class LogManager {
   }
 
   async [Symbol.asyncDispose] (): Promise<void> { await this.close() }
+}
+
+/** Runs `task` over `items` with at most `concurrency` running at once; never rejects. */
+async function settleEach<T> (items: readonly T[], concurrency: number, task: (item: T) => Promise<void>): Promise<Array<PromiseSettledResult<void>>> {
+  const results: Array<PromiseSettledResult<void>> = new Array(items.length)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++
+      try {
+        await task(items[index]!)
+        results[index] = { status: 'fulfilled', value: undefined }
+      } catch (error) {
+        results[index] = { status: 'rejected', reason: error }
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, concurrency), items.length) }, worker))
+  return results
 }
