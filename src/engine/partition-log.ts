@@ -8,9 +8,12 @@
  *   offsets, copies it once into the active segment's SharedArrayBuffer tail and patches its
  *   baseOffset there. A drain loop hands every staged byte to one `writev` at the file's end,
  *   straight from the tail memory; an fdatasync loop covers what was written. Both run on
- *   libuv's threadpool. Measured alternative: a dedicated worker thread doing the same syscalls
- *   from the same SharedArrayBuffer added a postMessage round trip per group and gained nothing,
- *   because fs requests already leave the event loop; the threadpool keeps the code single-owner.
+ *   libuv's threadpool. Why the threadpool rather than a dedicated writer thread: fs requests
+ *   already run off the event loop there, so the main thread's share is validation, one memcpy
+ *   and promise bookkeeping (bench/macro/storage.ts measures the event-loop delay while
+ *   appending flat out); a worker would add a message round trip per write group and a second
+ *   owner of the file state. The tail lives in SharedArrayBuffers so that moving the writes to a
+ *   worker stays possible without changing the layout, should a measurement ever favour it.
  *   Appends issued in the same tick go out in one write; appends arriving while a write or an
  *   fdatasync is in flight are grouped into the next one (group commit: one fdatasync
  *   acknowledges every append it covers).
