@@ -192,13 +192,82 @@ export class Producer {
   }
 
   /** Sends records to one topic; resolves per partition touched once acknowledged per `acks`. */
-  async send (record: ProducerRecord): Promise<RecordMetadata[]> {
+  send (record: ProducerRecord): Promise<RecordMetadata[]> {
+    // The common case, one message to a known topic, joins its batch synchronously: one promise per call and no intermediate arrays or maps, which is
+    // what lets per-message `send` keep up with the log.
+    if (this.closing === undefined && record !== null && typeof record === 'object' && typeof record.topic === 'string' &&
+      Array.isArray(record.messages) && record.messages.length === 1) {
+      const topic = this.engine.topics.find(record.topic)
+      const message = record.messages[0]
+      if (topic !== undefined && typeof message === 'object' && message !== null && message.headers === undefined) {
+        try {
+          const sent = this.sendOne(topic, message, record.acks === undefined ? this.options.acks : resolveAcks(record.acks))
+          if (sent !== undefined) return sent
+        } catch (error) {
+          return Promise.reject(error)
+        }
+      }
+    }
+    return this.sendRecords(record)
+  }
+
+  /** `send` of one header-less message; undefined when the buffer is full (the general path waits). */
+  private sendOne (topic: TopicDescription, message: Message, acks: 0 | 1 | -1): Promise<RecordMetadata[]> | undefined {
+    const key = toBytes(message.key, 'key')
+    const value = toBytes(message.value, 'value')
+    const bytes = (key === null ? 0 : key.byteLength) + (value === null ? 0 : value.byteLength) + RECORD_OVERHEAD_BYTES
+    const maxMessageBytes = topic.config.maxMessageBytes
+    if (bytes + 61 > maxMessageBytes) {
+      throw new SluiceError('MESSAGE_TOO_LARGE', `message 0 of ${bytes} bytes exceeds max.message.bytes ${maxMessageBytes} of topic ${topic.name}`)
+    }
+    if (this.bufferedBytes + bytes > this.options.bufferMemory && this.bufferedBytes > 0) return undefined
+    const partition = this.partitionFor(topic, message, key, value, bytes)
+    this.bufferedBytes += bytes
+    const sender = this.senderFor(topic.name, partition)
+    const timestamp = message.timestamp ?? Date.now()
+    const name = topic.name
+    let result: Promise<RecordMetadata[]>
+    if (acks === 0) {
+      this.addOne(sender, maxMessageBytes, key, value, timestamp, bytes, () => {}, () => { this.acksZeroErrors++ })
+      result = Promise.resolve([{ topic: name, partition, baseOffset: -1, lastOffset: -1, durability: 'sent' }])
+    } else {
+      result = new Promise<RecordMetadata[]>((resolve, reject) => {
+        this.addOne(sender, maxMessageBytes, key, value, timestamp, bytes, (done) => {
+          resolve([{ topic: name, partition, baseOffset: done.baseOffset, lastOffset: done.lastOffset, durability: done.durability }])
+        }, reject)
+      })
+    }
+    this.scheduleLinger()
+    return result
+  }
+
+  /** Adds one record to the partition's open batch as a part of its own. */
+  private addOne (sender: PartitionSender, maxMessageBytes: number, key: Uint8Array | null, value: Uint8Array | null, timestamp: number, bytes: number, resolve: Part['resolve'], reject: Part['reject']): void {
+    const batchBytesMax = Math.min(this.options.batchSize, maxMessageBytes - 61)
+    let open = sender.open
+    if (open !== undefined && open.bytes > 0 && open.bytes + bytes > batchBytesMax) {
+      this.closeOpenBatch(sender)
+      open = undefined
+    }
+    if (open === undefined) {
+      open = { keys: [], values: [], timestamps: [], general: undefined, bytes: 0, parts: [], createdMs: timestamp }
+      sender.open = open
+      this.dirty.add(sender)
+    }
+    open.parts.push({ resolve, reject, first: open.keys.length, count: 1 })
+    open.general?.push({ key, value, timestamp })
+    open.keys.push(key)
+    open.values.push(value)
+    open.timestamps.push(timestamp)
+    open.bytes += bytes
+  }
+
+  private async sendRecords (record: ProducerRecord): Promise<RecordMetadata[]> {
     this.ensureOpen()
     if (typeof record?.topic !== 'string') throw new SluiceError('SLUICE_INVALID_OPTION', 'send needs a topic')
     if (!Array.isArray(record.messages)) throw new SluiceError('SLUICE_INVALID_OPTION', 'send needs a messages array')
     const acks = record.acks === undefined ? this.options.acks : resolveAcks(record.acks)
     const topic = await this.describe(record.topic)
-    await this.ensureProducerId()
     const maxMessageBytes = topic.config.maxMessageBytes
     const now = Date.now()
 
@@ -258,7 +327,6 @@ export class Producer {
     this.ensureOpen()
     const acks = bulk.acks === undefined ? this.options.acks : resolveAcks(bulk.acks)
     const topic = await this.describe(bulk.topic)
-    await this.ensureProducerId()
     const { values } = bulk
     const keys = bulk.keys ?? null
     const count = values.length
@@ -527,6 +595,13 @@ export class Producer {
 
   /** Appends queued batches in order while the pipeline has room. */
   private pump (sender: PartitionSender): void {
+    // Batches are encoded with the producer id, so the first ones wait for it (once).
+    if (this.options.idempotent && this.producerId < 0) {
+      void this.ensureProducerId().then(() => { this.pump(sender) }, (error: unknown) => {
+        for (const batch of sender.queue.splice(0)) this.fail(batch, error)
+      })
+      return
+    }
     while (!sender.retrying && sender.inFlight < IN_FLIGHT_MAX && sender.queue.length > 0) {
       const batch = sender.queue.shift()!
       let bytes: Uint8Array
