@@ -90,3 +90,17 @@ export function bufferView (bytes: Uint8Array): Buffer {
 
 /** Kafka's "unknown" authorized-operations bit set (the field is only filled on request). */
 export const AUTHORIZED_OPERATIONS_UNKNOWN = -2147483648
+
+/** Kafka's "no topic id" (all-zero UUID) in its wire string form. */
+export const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA'
+
+/**
+ * A topic id in the form the protocol codec carries (Kafka's `Uuid.toString()`: 22 base64url
+ * characters). The registry stores RFC 4122 text; anything else maps to the zero id.
+ */
+export function wireUuid (id: string): string {
+  if (id.length === 22) return id
+  const hex = id.replace(/-/g, '')
+  if (hex.length !== 32 || !/^[0-9a-fA-F]+$/.test(hex)) return ZERO_UUID
+  return Buffer.from(hex, 'hex').toString('base64url')
+}

@@ -15,11 +15,10 @@ import { topicConfigToEntries } from '../../engine/topic-config.js'
 import type { TopicDescription } from '../../engine/topic-registry.js'
 import { createTopicsApi, type CreateTopicsResponse } from '../apis/create-topics.js'
 import type { MessageInput } from '../schema/types.js'
-import { defineHandler, errorCode, kafkaCodeOf, messageOf } from './context.js'
+import { ZERO_UUID, defineHandler, errorCode, kafkaCodeOf, messageOf, wireUuid } from './context.js'
 
 type TopicAnswer = MessageInput<CreateTopicsResponse['topics'][number]>
 
-const ZERO_UUID = '00000000-0000-0000-0000-000000000000'
 /** Kafka's ConfigSource values. */
 const DYNAMIC_TOPIC_CONFIG = 1
 const DEFAULT_CONFIG = 5
@@ -32,7 +31,7 @@ function created (topic: TopicDescription): TopicAnswer {
   const entries = topicConfigToEntries(topic.config)
   return {
     name: topic.name,
-    topicId: topic.topicId,
+    topicId: wireUuid(topic.topicId),
     errorCode: 0,
     errorMessage: null,
     numPartitions: topic.partitionCount,

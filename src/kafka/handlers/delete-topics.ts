@@ -4,9 +4,7 @@
  * engine); unknown ones are UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID by id).
  */
 import { deleteTopicsApi } from '../apis/delete-topics.js'
-import { defineHandler, errorCode, kafkaCodeOf, messageOf } from './context.js'
-
-const ZERO_UUID = '00000000-0000-0000-0000-000000000000'
+import { ZERO_UUID, defineHandler, errorCode, kafkaCodeOf, messageOf, wireUuid } from './context.js'
 
 export const deleteTopicsHandler = defineHandler(deleteTopicsApi, async (context, request) => {
   const { engine } = context
@@ -17,13 +15,14 @@ export const deleteTopicsHandler = defineHandler(deleteTopicsApi, async (context
   for (const entry of wanted) {
     let name = entry.name
     if (name === null) {
-      name = engine.topics.list({ includeInternal: true }).find((candidate) => engine.topics.find(candidate)?.topicId === entry.topicId) ?? null
+      name = engine.topics.list({ includeInternal: true }).find((candidate) => wireUuid(engine.topics.find(candidate)?.topicId ?? '') === entry.topicId) ?? null
       if (name === null) {
         responses.push({ name: null, topicId: entry.topicId, errorCode: errorCode('UNKNOWN_TOPIC_ID'), errorMessage: `no topic has id ${entry.topicId}` })
         continue
       }
     }
-    const topicId = engine.topics.find(name)?.topicId ?? entry.topicId
+    const found = engine.topics.find(name)
+    const topicId = found === undefined ? entry.topicId : wireUuid(found.topicId)
     try {
       await engine.deleteTopic(name)
       responses.push({ name, topicId, errorCode: 0, errorMessage: null })

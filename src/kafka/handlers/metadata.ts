@@ -13,11 +13,9 @@
 import type { TopicDescription } from '../../engine/topic-registry.js'
 import { metadataApi, type MetadataResponse } from '../apis/metadata.js'
 import type { MessageInput } from '../schema/types.js'
-import { AUTHORIZED_OPERATIONS_UNKNOWN, defineHandler, errorCode, kafkaCodeOf, type RequestContext } from './context.js'
+import { AUTHORIZED_OPERATIONS_UNKNOWN, ZERO_UUID, defineHandler, errorCode, kafkaCodeOf, wireUuid, type RequestContext } from './context.js'
 
 type TopicAnswer = MessageInput<MetadataResponse['topics'][number]>
-
-const ZERO_UUID = '00000000-0000-0000-0000-000000000000'
 
 function describeTopic (context: RequestContext, topic: TopicDescription): TopicAnswer {
   const nodes = [context.broker.nodeId]
@@ -28,7 +26,7 @@ function describeTopic (context: RequestContext, topic: TopicDescription): Topic
   return {
     errorCode: 0,
     name: topic.name,
-    topicId: topic.topicId,
+    topicId: wireUuid(topic.topicId),
     isInternal: topic.internal,
     partitions,
     topicAuthorizedOperations: AUTHORIZED_OPERATIONS_UNKNOWN
@@ -38,7 +36,7 @@ function describeTopic (context: RequestContext, topic: TopicDescription): Topic
 function topicById (context: RequestContext, topicId: string): TopicDescription | undefined {
   for (const name of context.engine.topics.list({ includeInternal: true })) {
     const topic = context.engine.topics.find(name)
-    if (topic?.topicId === topicId) return topic
+    if (topic !== undefined && wireUuid(topic.topicId) === topicId) return topic
   }
   return undefined
 }
