@@ -420,10 +420,12 @@ export interface CompactionTaskOptions {
   backoffMs?: number
   clock?: () => number
   /**
-   * Where the CPU passes run. Measured on the 2-core development machine, compacting a 76 MB
-   * log of 100-byte records (median of 3): inline 135 MB/s with event-loop delay p99 ~50 ms;
-   * on the worker pool 119 MB/s with p99 ~4.6 ms. A background task must not stall the event
-   * loop, so the pool is the default. @defaultValue sharedWorkerPool()
+   * Where the CPU passes run. Measured with `bench/micro/compaction-offload.ts` on the shared
+   * 2-core development machine (a 76 MB log of 100-byte records; medians of 3, noisy): quiet
+   * machine, inline 135 MB/s with event-loop delay p99 ~50 ms, pool 119 MB/s with p99 ~4.6 ms;
+   * loaded machine, inline 50 MB/s with p99 ~92 ms, pool 45 MB/s with p99 ~11 ms. Throughput is
+   * close either way, the event-loop delay is ten times lower on the pool, and a background
+   * task must not stall the event loop: the pool is the default. @defaultValue sharedWorkerPool()
    */
   pool?: WorkerPool | 'inline'
   offsetMap?: OffsetMapOptions
