@@ -203,6 +203,8 @@ export class ProducerStateManager {
   private readonly clock: () => number
   private readonly producers = new Map<number, ProducerSlot>()
   private commitsSinceSweep = 0
+  /** Largest lastOffset in the committed state; a log end at or below it means the log was truncated. */
+  private committedOffsetMax = -1
   /** Offset of the newest snapshot on disk, -1 when none. */
   private snapshotOffset = -1
   private snapshotRunning: Promise<void> | undefined
@@ -255,6 +257,7 @@ export class ProducerStateManager {
     if (producerEpoch < 0 || baseSequence < 0 || lastOffsetDelta < 0) {
       throw new SluiceError('INVALID_RECORD', `idempotent batch of producer ${producerId} has epoch ${producerEpoch}, baseSequence ${baseSequence}, lastOffsetDelta ${lastOffsetDelta}`)
     }
+    if (logEndOffset <= this.committedOffsetMax) this.truncateTail(logEndOffset)
     const slot = this.slot(producerId)
     const lastSeq = incrementSequence(baseSequence, lastOffsetDelta)
     let tail: { epoch: number, lastSeq: number } | undefined
@@ -319,6 +322,9 @@ export class ProducerStateManager {
   /** The append resolved: the reservation becomes committed state with its real offsets. */
   commit (reservation: Reservation, offsets: { baseOffset: number, lastOffset: number }): void {
     if (!this.release(reservation)) return
+    // Offsets handed out again: the log took back acknowledged batches (a failed fdatasync
+    // under the 'interval' or 'never' policy), so the state forgets them too.
+    if (offsets.baseOffset <= this.committedOffsetMax) this.truncateTail(offsets.baseOffset)
     const now = this.clock()
     this.apply(reservation.producerId, reservation.epoch, {
       firstSeq: reservation.firstSeq,
@@ -372,6 +378,7 @@ export class ProducerStateManager {
     }
     entry.batches.push(batch)
     if (entry.batches.length > BATCHES_RETAINED) entry.batches.shift()
+    if (batch.lastOffset > this.committedOffsetMax) this.committedOffsetMax = batch.lastOffset
     entry.lastTimestamp = Math.max(entry.lastTimestamp, lastTimestamp)
   }
 
@@ -417,6 +424,23 @@ export class ProducerStateManager {
       const newest = slot.committed?.batches[slot.committed.batches.length - 1]
       if (slot.inflight.length === 0 && newest !== undefined && newest.lastOffset < logStartOffset) this.producers.delete(producerId)
     }
+  }
+
+  /**
+   * Forgets batches at or past `offset` (the log was truncated there); a producer left with no
+   * batch becomes unknown, as after Kafka's truncation below all of its batches.
+   */
+  truncateTail (offset: number): void {
+    for (const [producerId, slot] of this.producers) {
+      const committed = slot.committed
+      if (committed === undefined) continue
+      committed.batches = committed.batches.filter((batch) => batch.lastOffset < offset)
+      if (committed.batches.length === 0) {
+        slot.committed = undefined
+        if (slot.inflight.length === 0) this.producers.delete(producerId)
+      }
+    }
+    this.committedOffsetMax = Math.min(this.committedOffsetMax, offset - 1)
   }
 
   /** Forgets everything (the partition was deleted). Waiters of reservations are released. */
@@ -502,7 +526,10 @@ export class ProducerStateManager {
         await unlinkQuietly(fs, path)
         continue
       }
-      for (const entry of entries) this.producers.set(entry.producerId, { committed: entry, inflight: [] })
+      for (const entry of entries) {
+        this.producers.set(entry.producerId, { committed: entry, inflight: [] })
+        this.committedOffsetMax = Math.max(this.committedOffsetMax, entry.batches[entry.batches.length - 1]!.lastOffset)
+      }
       loaded = offset
     }
     this.snapshotOffset = loaded

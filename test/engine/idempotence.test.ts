@@ -1,6 +1,7 @@
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fc, test as propertyTest } from '@fast-check/vitest'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { Engine } from '../../src/engine/engine.js'
 import type { EngineOptions } from '../../src/engine/engine.js'
@@ -289,6 +290,36 @@ describe('pipelined appends of one producer', () => {
     await engine.close()
   })
 
+  test('batches the log takes back after a failed fdatasync (interval policy) are forgotten, so their retry is written again', async () => {
+    const disk = new FaultyFileSystem()
+    const engine = await Engine.open({ dataDir: '/data', fs: disk.process(), flush: 'interval', offsetsTopicPartitions: 1 })
+    await engine.createTopic('t')
+    const log = engine.partitionLog('t', 0)
+    await engine.append('t', 0, batch({ producerId: 40, sequence: 0, values: ['flushed'] }))
+    await log.flush()
+    const lost = { producerId: 40, sequence: 1, values: ['written, then lost'] }
+    expect(await engine.append('t', 0, batch(lost))).toMatchObject({ baseOffset: 1, durability: 'written' })
+    disk.failOn('datasync', 'EIO', { times: 1, path: /t-0\/.*\.log$/ })
+    await expect(log.flush()).rejects.toMatchObject({ code: 'KAFKA_STORAGE_ERROR' })
+    disk.clearFaults()
+    // Another producer refills the offsets first: the state must not answer the retry with them.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await engine.append('t', 0, batch({ producerId: 41, sequence: 0, values: ['other'] }))
+        break
+      } catch (error) {
+        expect(error).toMatchObject({ code: 'KAFKA_STORAGE_ERROR' })
+        expect(attempt).toBeLessThan(100)
+        await new Promise((resolve) => setTimeout(resolve, 2))
+      }
+    }
+    const retry = await engine.append('t', 0, batch(lost))
+    expect(retry.duplicate).toBeUndefined()
+    expect(await storedValues(engine, 't')).toEqual(['flushed', 'other', 'written, then lost'])
+    expect(summary(engine.producerState('t', 0)!)).toEqual(await replayedState(engine, 't'))
+    await engine.close()
+  })
+
   test('a middle batch refused before staging holds the later ones, which then fail as out of order', async () => {
     const engine = await open()
     await engine.createTopic('t', { configs: { 'max.message.bytes': '300' } })
@@ -319,4 +350,87 @@ describe('pipelined appends of one producer', () => {
     expect(engine.partitionLog('t', 0).highWatermark).toBe(15)
     await engine.close()
   })
+})
+
+describe('model: pipelined producers under storage faults', () => {
+  interface SentBatch { sequence: number, values: string[], baseOffset: number }
+  const round = fc.record({
+    producer: fc.integer({ min: 0, max: 1 }),
+    batches: fc.integer({ min: 1, max: 5 }),
+    records: fc.integer({ min: 1, max: 3 }),
+    fault: fc.constantFrom('none', 'write', 'datasync'),
+    skip: fc.integer({ min: 0, max: 2 }),
+    retryOld: fc.integer({ min: 0, max: 7 })
+  })
+
+  propertyTest.prop([fc.constantFrom('always' as const, 'interval' as const), fc.array(round, { minLength: 1, maxLength: 8 }), fc.boolean()], { numRuns: 25 })(
+    'state equals a replay of the log, every acknowledged batch is stored once and in order, retries are answered',
+    async (flush, rounds, crashAtEnd) => {
+      const disk = new FaultyFileSystem()
+      let engine = await Engine.open({ dataDir: '/data', fs: disk.process(), flush, offsetsTopicPartitions: 1 })
+      await engine.createTopic('t')
+      const sent: SentBatch[][] = [[], []]
+      const nextSequence = [0, 0]
+      const producerIds = [100, 101]
+      try {
+        for (const step of rounds) {
+          const p = step.producer
+          if (step.fault === 'write') disk.failOn('write', 'EIO', { times: 1, skip: step.skip, path: /t-0\/.*\.log$/ })
+          if (step.fault === 'datasync' && flush === 'always') disk.failOn('datasync', 'EIO', { times: 1, skip: step.skip, path: /t-0\/.*\.log$/ })
+          const specs = Array.from({ length: step.batches }, (_, index) => {
+            const sequence = nextSequence[p]!
+            nextSequence[p] = sequence + step.records
+            return { producerId: producerIds[p]!, sequence, values: Array.from({ length: step.records }, (_, record) => `p${p}-s${sequence + record}-i${index}`) }
+          })
+          const settled = await Promise.allSettled(specs.map(async (spec) => await engine.append('t', 0, batch(spec))))
+          disk.clearFaults()
+          // The client retries what failed, in order, until the log has repaired itself.
+          for (const [index, spec] of specs.entries()) {
+            let outcome = settled[index]!
+            for (let attempt = 0; outcome.status === 'rejected' && attempt < 100; attempt++) {
+              expect(outcome.reason).toMatchObject({ code: 'KAFKA_STORAGE_ERROR' })
+              await new Promise((resolve) => setTimeout(resolve, 2))
+              outcome = await engine.append('t', 0, batch(spec)).then((value) => ({ status: 'fulfilled' as const, value }), (reason: unknown) => ({ status: 'rejected' as const, reason }))
+            }
+            expect(outcome.status).toBe('fulfilled')
+            if (outcome.status === 'fulfilled') sent[p]!.push({ sequence: spec.sequence, values: spec.values, baseOffset: outcome.value.baseOffset })
+          }
+          // A late retry of an earlier batch: answered within the last five, refused before them.
+          const history = sent[p]!
+          const old = history[history.length - 1 - Math.min(step.retryOld, history.length - 1)]!
+          const oldSpec = { producerId: producerIds[p]!, sequence: old.sequence, values: old.values }
+          if (history.length - history.indexOf(old) <= 5) {
+            expect(await engine.append('t', 0, batch(oldSpec))).toMatchObject({ baseOffset: old.baseOffset, duplicate: true })
+          } else {
+            await expect(engine.append('t', 0, batch(oldSpec))).rejects.toMatchObject({ code: 'OUT_OF_ORDER_SEQUENCE_NUMBER' })
+          }
+          expect(summary(engine.producerState('t', 0)!)).toEqual(await replayedState(engine, 't'))
+        }
+        const expected = (): string[][] => sent.map((history) => history.flatMap((entry) => entry.values))
+        const storedPerProducer = async (): Promise<string[][]> => {
+          const values = await storedValues(engine, 't')
+          return [0, 1].map((p) => values.filter((value) => value.startsWith(`p${p}-`)))
+        }
+        expect(await storedPerProducer()).toEqual(expected())
+        if (crashAtEnd) {
+          disk.crash()
+          await engine.close().catch(() => {})
+        } else {
+          await engine.close()
+        }
+        engine = await Engine.open({ dataDir: '/data', fs: disk.process(), flush, offsetsTopicPartitions: 1 })
+        if (flush === 'always' || !crashAtEnd) {
+          expect(await storedPerProducer()).toEqual(expected())
+          for (const p of [0, 1]) {
+            const last = sent[p]![sent[p]!.length - 1]
+            if (last === undefined) continue
+            expect(await engine.append('t', 0, batch({ producerId: producerIds[p]!, sequence: last.sequence, values: last.values }))).toMatchObject({ baseOffset: last.baseOffset, duplicate: true })
+          }
+        }
+        expect(summary(engine.producerState('t', 0)!)).toEqual(await replayedState(engine, 't'))
+      } finally {
+        await engine.close().catch(() => {})
+      }
+    }
+  )
 })

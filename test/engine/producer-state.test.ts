@@ -129,6 +129,20 @@ describe('ProducerStateManager checks (Kafka 4.2 order)', () => {
     expect(h.state.producerCount).toBe(0)
   })
 
+  test('a log end at or below committed batches (the log was truncated) drops them before the check', () => {
+    const h = harness()
+    h.append(header(1, 0, 0, 2)) // offsets 0-1
+    h.append(header(2, 0, 0, 2)) // offsets 2-3
+    h.append(header(1, 0, 2, 2)) // offsets 4-5
+    // The log was cut back to offset 4: producer 1's last batch is gone, producer 2 is intact.
+    expect(h.state.check(header(1, 0, 2, 2), 4).kind).toBe('append')
+    expect(h.state.entry(1)!.batches.map((batch) => batch.lastSeq)).toEqual([1])
+    expect(h.state.entry(2)!.batches.map((batch) => batch.lastSeq)).toEqual([1])
+    // Cut below everything of producer 2: it becomes unknown.
+    h.state.truncateTail(2)
+    expect(h.state.entry(2)).toBeUndefined()
+  })
+
   test('producers whose batches all fell below the log start offset are forgotten', () => {
     const h = harness()
     h.append(header(1, 0, 0, 10))
