@@ -42,7 +42,13 @@ const storeErrorChannel = diagnosticsChannel.channel('engine:group:store-error')
 
 /** Timer functions; injectable so tests drive time deterministically. */
 export interface GroupTimers {
-  setTimeout (callback: () => void, delayMs: number): unknown
+  /**
+   * `keepAlive` is true for the join-phase timers (initial delay, rebalance timeout): a parked
+   * JoinGroup waits on them, and an embedded app awaiting its first join may have nothing
+   * else pending. The rest (sessions, sync deadline, pending ids, retention) must not hold
+   * the process open; a parked SyncGroup waits on its leader, not on a timer.
+   */
+  setTimeout (callback: () => void, delayMs: number, keepAlive: boolean): unknown
   clearTimeout (handle: unknown): void
 }
 
@@ -79,7 +85,7 @@ export interface GroupCoordinatorOptions {
   offsetsRetentionCheckIntervalMs?: number
   /** Wall clock in ms. @defaultValue Date.now */
   now?: () => number
-  /** @defaultValue the global setTimeout/clearTimeout, unref'd so idle groups do not hold the process open */
+  /** @defaultValue the global setTimeout/clearTimeout; only timers a parked call waits on keep the process alive */
   timers?: GroupTimers
 }
 
@@ -117,9 +123,9 @@ export interface ResolvedGroupCoordinatorOptions {
 const INT32_MAX = 0x7fffffff
 
 const defaultTimers: GroupTimers = Object.freeze({
-  setTimeout (callback: () => void, delayMs: number): unknown {
+  setTimeout (callback: () => void, delayMs: number, keepAlive: boolean): unknown {
     const handle = setTimeout(callback, delayMs)
-    handle.unref?.()
+    if (!keepAlive) handle.unref?.()
     return handle
   },
   clearTimeout (handle: unknown): void {
@@ -648,7 +654,7 @@ export class GroupCoordinator {
     group.joinTimer = this.#setTimer(() => {
       group.joinTimer = null
       if (group.is('PreparingRebalance')) this.#completeJoin(group)
-    }, group.rebalanceTimeoutMs())
+    }, group.rebalanceTimeoutMs(), true)
     this.#maybeCompleteJoin(group)
   }
 
@@ -663,7 +669,7 @@ export class GroupCoordinator {
         return
       }
       this.#completeJoin(group)
-    }, delayMs)
+    }, delayMs, true)
   }
 
   #maybeCompleteJoin (group: Group): void {
@@ -1404,9 +1410,9 @@ export class GroupCoordinator {
   }
 
   /** Arms a timer unless closed: work finishing after close (a store append) must not re-arm. */
-  #setTimer (callback: () => void, delayMs: number): unknown {
+  #setTimer (callback: () => void, delayMs: number, keepAlive = false): unknown {
     if (this.#closed) return null
-    return this.options.timers.setTimeout(callback, delayMs)
+    return this.options.timers.setTimeout(callback, delayMs, keepAlive)
   }
 
   #clearTimer (group: Group, name: 'joinTimer' | 'syncTimer'): void {

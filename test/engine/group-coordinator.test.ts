@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
   GroupCoordinator, type GroupCoordinatorOptions, type GroupTimers, type JoinGroupRequest, type JoinGroupResult
@@ -413,6 +415,24 @@ describe('liveness', () => {
     expect(await outcome).toMatchObject({ code: 'SLUICE_CLOSED' })
     await vi.advanceTimersByTimeAsync(0)
     expect(coordinator.groupState('g')).toBe('CompletingRebalance')
+  })
+
+  it('a parked join keeps the process alive; an idle group does not', async () => {
+    vi.useRealTimers()
+    try {
+      const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./group-keepalive-child.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'pipe'] })
+      let output = ''
+      child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+      child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
+      const started = Date.now()
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
+      expect(output).toBe('joined generation 1\n')
+      expect(code).toBe(0)
+      // It exited without waiting for the 10 s session timer or the 30 s sync deadline.
+      expect(Date.now() - started).toBeLessThan(9000)
+    } finally {
+      vi.useFakeTimers()
+    }
   })
 
   it('runs on injected timers and clock', async () => {
