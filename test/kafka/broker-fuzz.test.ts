@@ -5,7 +5,6 @@
  * data is unaffected. Bounded in count and time; the seed is printed on failure.
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
-import { connect, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { encodeRecordBatch } from '../../src/io/record-batch-encoder.js'
 import { batchesIn } from '../../src/io/record-batch-view.js'
@@ -14,7 +13,7 @@ import {
   listOffsetsApi, metadataApi, offsetFetchApi, produceApi, addPartitionsToTxnApi
 } from '../../src/kafka/apis/index.js'
 import { decodeResponse, encodeRequest } from '../../src/kafka/protocol/frame.js'
-import { openBroker, type BrokerHarness } from './broker-harness.js'
+import { RawClient, openBroker, type BrokerHarness } from './broker-harness.js'
 
 let harness: BrokerHarness
 let storedBefore: Buffer
@@ -29,61 +28,6 @@ beforeAll(async () => {
 })
 
 afterAll(async () => { await harness?.close() })
-
-/** A raw client connection that collects response frames and notices the close. */
-class RawClient {
-  readonly socket: Socket
-  readonly frames: Buffer[] = []
-  closed = false
-  private pending = Buffer.alloc(0)
-  private waiters: Array<() => void> = []
-
-  private constructor (socket: Socket) {
-    this.socket = socket
-    socket.on('data', (chunk: Buffer) => {
-      this.pending = Buffer.concat([this.pending, chunk])
-      while (this.pending.length >= 4 && this.pending.length >= 4 + this.pending.readInt32BE(0)) {
-        const size = this.pending.readInt32BE(0)
-        this.frames.push(this.pending.subarray(4, 4 + size))
-        this.pending = this.pending.subarray(4 + size)
-      }
-      this.notify()
-    })
-    socket.on('error', () => {})
-    socket.on('close', () => { this.closed = true; this.notify() })
-  }
-
-  static async open (port: number): Promise<RawClient> {
-    const socket = connect({ host: '127.0.0.1', port })
-    await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
-    return new RawClient(socket)
-  }
-
-  private notify (): void {
-    for (const waiter of this.waiters.splice(0)) waiter()
-  }
-
-  send (bytes: Buffer | Buffer[]): void {
-    if (!this.closed) this.socket.write(Array.isArray(bytes) ? Buffer.concat(bytes) : bytes)
-  }
-
-  /** Resolves with 'frame' when `count` frames have arrived, 'closed' on close, 'timeout' otherwise. */
-  async until (count: number, timeoutMs: number): Promise<'frame' | 'closed' | 'timeout'> {
-    const deadline = Date.now() + timeoutMs
-    // Bounded by the deadline.
-    while (this.frames.length < count && !this.closed) {
-      const left = deadline - Date.now()
-      if (left <= 0) return 'timeout'
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left)
-        this.waiters.push(() => { clearTimeout(timer); resolve() })
-      })
-    }
-    return this.frames.length >= count ? 'frame' : 'closed'
-  }
-
-  destroy (): void { this.socket.destroy() }
-}
 
 function frame (payload: Buffer): Buffer {
   const size = Buffer.alloc(4)

@@ -3,6 +3,7 @@
  * broker tests; plus kafkajs codecs for snappy/lz4/zstd built on Sluice's own compression.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
+import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CompressionCodecs, CompressionTypes, Kafka, logLevel, type KafkaConfig } from 'kafkajs'
@@ -62,3 +63,59 @@ export async function waitFor (condition: () => boolean, timeoutMs: number, what
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
 }
+
+/** A raw client connection that collects response frames and notices the close. */
+export class RawClient {
+  readonly socket: Socket
+  readonly frames: Buffer[] = []
+  closed = false
+  private pending = Buffer.alloc(0)
+  private waiters: Array<() => void> = []
+
+  private constructor (socket: Socket) {
+    this.socket = socket
+    socket.on('data', (chunk: Buffer) => {
+      this.pending = Buffer.concat([this.pending, chunk])
+      while (this.pending.length >= 4 && this.pending.length >= 4 + this.pending.readInt32BE(0)) {
+        const size = this.pending.readInt32BE(0)
+        this.frames.push(this.pending.subarray(4, 4 + size))
+        this.pending = this.pending.subarray(4 + size)
+      }
+      this.notify()
+    })
+    socket.on('error', () => {})
+    socket.on('close', () => { this.closed = true; this.notify() })
+  }
+
+  static async open (port: number): Promise<RawClient> {
+    const socket = connect({ host: '127.0.0.1', port })
+    await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
+    return new RawClient(socket)
+  }
+
+  private notify (): void {
+    for (const waiter of this.waiters.splice(0)) waiter()
+  }
+
+  send (bytes: Buffer | Buffer[]): void {
+    if (!this.closed) this.socket.write(Array.isArray(bytes) ? Buffer.concat(bytes) : bytes)
+  }
+
+  /** Resolves with 'frame' when `count` frames have arrived, 'closed' on close, 'timeout' otherwise. */
+  async until (count: number, timeoutMs: number): Promise<'frame' | 'closed' | 'timeout'> {
+    const deadline = Date.now() + timeoutMs
+    // Bounded by the deadline.
+    while (this.frames.length < count && !this.closed) {
+      const left = deadline - Date.now()
+      if (left <= 0) return 'timeout'
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left)
+        this.waiters.push(() => { clearTimeout(timer); resolve() })
+      })
+    }
+    return this.frames.length >= count ? 'frame' : 'closed'
+  }
+
+  destroy (): void { this.socket.destroy() }
+}
+

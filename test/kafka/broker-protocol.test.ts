@@ -1,0 +1,199 @@
+/**
+ * Protocol semantics of the broker on raw sockets, where clients hide them: responses in
+ * request order around a long-poll Fetch, acks=0 without a response, Fetch's min_bytes /
+ * max_wait_ms / max_bytes / offsets out of range / isolation levels / sessions, Metadata v12
+ * topic ids, Produce's one-batch rule and transactional rejection, graceful shutdown.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { encodeRecordBatch } from '../../src/io/record-batch-encoder.js'
+import { batchesIn } from '../../src/io/record-batch-view.js'
+import { fetchApi, initProducerIdApi, metadataApi, produceApi } from '../../src/kafka/apis/index.js'
+import { decodeResponse, encodeRequest } from '../../src/kafka/protocol/frame.js'
+import { RawClient, openBroker, type BrokerHarness } from './broker-harness.js'
+
+let harness: BrokerHarness
+let correlation = 100
+
+beforeAll(async () => {
+  harness = await openBroker()
+  await harness.engine.createTopic('semantics', { partitions: 2 })
+})
+afterAll(async () => { await harness?.close() })
+
+function batch (values: string[], options: { isTransactional?: boolean, producerId?: number } = {}): Buffer {
+  return encodeRecordBatch({ ...options, records: values.map((value) => ({ value: Buffer.from(value) })) })
+}
+
+function produceRequest (topic: string, partition: number, records: Buffer, acks = 1, transactionalId: string | null = null): { frame: Buffer[], correlationId: number } {
+  const correlationId = correlation++
+  return { correlationId, frame: encodeRequest(produceApi, { apiVersion: 9, correlationId, clientId: 't', body: { transactionalId, acks, timeoutMs: 1000, topicData: [{ name: topic, partitionData: [{ index: partition, records }] }] } }) }
+}
+
+function fetchRequest (partitions: Array<{ topic: string, partition: number, offset: number, partitionMaxBytes?: number }>, options: { maxWaitMs?: number, minBytes?: number, maxBytes?: number, isolationLevel?: number, sessionId?: number, apiVersion?: number } = {}): { frame: Buffer[], correlationId: number, apiVersion: number } {
+  const correlationId = correlation++
+  const apiVersion = options.apiVersion ?? 12
+  const byTopic = new Map<string, Array<{ partition: number, fetchOffset: number, partitionMaxBytes: number }>>()
+  for (const entry of partitions) byTopic.set(entry.topic, [...(byTopic.get(entry.topic) ?? []), { partition: entry.partition, fetchOffset: entry.offset, partitionMaxBytes: entry.partitionMaxBytes ?? 1 << 20 }])
+  return {
+    correlationId,
+    apiVersion,
+    frame: encodeRequest(fetchApi, {
+      apiVersion,
+      correlationId,
+      clientId: 't',
+      body: {
+        replicaId: -1, maxWaitMs: options.maxWaitMs ?? 0, minBytes: options.minBytes ?? 1, maxBytes: options.maxBytes ?? 1 << 20,
+        isolationLevel: options.isolationLevel ?? 0, sessionId: options.sessionId ?? 0, sessionEpoch: -1,
+        topics: [...byTopic].map(([topic, entries]) => ({ topic, partitions: entries }))
+      }
+    })
+  }
+}
+
+function values (records: Buffer | null): string[] {
+  const out: string[] = []
+  if (records === null) return out
+  for (const view of batchesIn(records)) for (const record of view) out.push(Buffer.from(record.value!).toString())
+  return out
+}
+
+describe('broker protocol semantics', () => {
+  test('a long-poll Fetch followed by Metadata: responses leave in request order; the Fetch wakes on produce', async () => {
+    const client = await RawClient.open(harness.broker.port)
+    const fetch = fetchRequest([{ topic: 'semantics', partition: 0, offset: 0 }], { maxWaitMs: 10_000 })
+    client.send(fetch.frame)
+    client.send(encodeRequest(metadataApi, { apiVersion: 12, correlationId: 999, clientId: 't', body: { topics: [{ name: 'semantics' }], allowAutoTopicCreation: false } }))
+    expect(await client.until(1, 200)).toBe('timeout')
+    const started = Date.now()
+    const producer = await RawClient.open(harness.broker.port)
+    const produce = produceRequest('semantics', 0, batch(['woken']))
+    producer.send(produce.frame)
+    expect(await client.until(2, 5000)).toBe('frame')
+    expect(Date.now() - started).toBeLessThan(2000)
+    const fetched = decodeResponse(fetchApi, 12, client.frames[0]!)
+    expect(fetched.correlationId).toBe(fetch.correlationId)
+    expect(values(fetched.body.responses[0]!.partitions[0]!.records)).toEqual(['woken'])
+    const metadata = decodeResponse(metadataApi, 12, client.frames[1]!)
+    expect(metadata.correlationId).toBe(999)
+    const topic = metadata.body.topics[0]!
+    expect(topic.name).toBe('semantics')
+    expect(topic.topicId).not.toBe('AAAAAAAAAAAAAAAAAAAAAA')
+    expect(topic.partitions.map((partition) => [partition.partitionIndex, partition.leaderId, partition.replicaNodes, partition.isrNodes])).toEqual([[0, 0, [0], [0]], [1, 0, [0], [0]]])
+    client.destroy()
+    producer.destroy()
+  })
+
+  test('Produce with acks=0 gets no response; the next request is answered in order', async () => {
+    const client = await RawClient.open(harness.broker.port)
+    const silent = produceRequest('semantics', 1, batch(['quiet-1', 'quiet-2']), 0)
+    const loud = produceRequest('semantics', 1, batch(['loud']), 1)
+    client.send(silent.frame)
+    client.send(loud.frame)
+    expect(await client.until(1, 5000)).toBe('frame')
+    const response = decodeResponse(produceApi, 9, client.frames[0]!)
+    expect(response.correlationId).toBe(loud.correlationId)
+    expect(response.body.responses[0]!.partitionResponses[0]).toMatchObject({ errorCode: 0, baseOffset: 2, logAppendTimeMs: -1, logStartOffset: 0 })
+    expect(await client.until(2, 200)).toBe('timeout')
+    client.destroy()
+  })
+
+  test('Fetch honours min_bytes until max_wait_ms, max_bytes after the first batch, and offsets out of range', async () => {
+    await harness.engine.createTopic('fetch-limits', { partitions: 2 })
+    for (const partition of [0, 1]) {
+      for (let index = 0; index < 3; index++) await harness.engine.append('fetch-limits', partition, batch([`p${partition}-b${index}-${'x'.repeat(500)}`]))
+    }
+    const client = await RawClient.open(harness.broker.port)
+    // min_bytes far above what exists: the answer comes after max_wait_ms, with the data there is.
+    const started = Date.now()
+    const waiting = fetchRequest([{ topic: 'fetch-limits', partition: 0, offset: 0 }], { maxWaitMs: 300, minBytes: 1 << 20 })
+    client.send(waiting.frame)
+    expect(await client.until(1, 5000)).toBe('frame')
+    expect(Date.now() - started).toBeGreaterThanOrEqual(280)
+    expect(values(decodeResponse(fetchApi, 12, client.frames[0]!).body.responses[0]!.partitions[0]!.records)).toHaveLength(3)
+
+    // max_bytes of 1: the first batch of the first partition still comes, nothing else.
+    const tiny = fetchRequest([{ topic: 'fetch-limits', partition: 0, offset: 0 }, { topic: 'fetch-limits', partition: 1, offset: 0 }], { maxBytes: 1 })
+    client.send(tiny.frame)
+    expect(await client.until(2, 5000)).toBe('frame')
+    const partitions = decodeResponse(fetchApi, 12, client.frames[1]!).body.responses[0]!.partitions
+    expect(values(partitions[0]!.records)).toEqual([expect.stringMatching(/^p0-b0-/)])
+    expect(values(partitions[1]!.records)).toEqual([])
+    expect(partitions[1]!.highWatermark).toBe(3)
+
+    const outOfRange = fetchRequest([{ topic: 'fetch-limits', partition: 0, offset: 50 }, { topic: 'nope', partition: 0, offset: 0 }], { maxWaitMs: 5000 })
+    client.send(outOfRange.frame)
+    expect(await client.until(3, 2000)).toBe('frame')
+    const errors = decodeResponse(fetchApi, 12, client.frames[2]!).body.responses.map((topic) => topic.partitions[0]!.errorCode)
+    expect(errors).toEqual([1, 3])
+    client.destroy()
+  })
+
+  test('isolation levels and sessions: LSO = HW, aborted transactions [] or null, no fetch sessions', async () => {
+    const client = await RawClient.open(harness.broker.port)
+    client.send(fetchRequest([{ topic: 'semantics', partition: 1, offset: 0 }], { isolationLevel: 1 }).frame)
+    client.send(fetchRequest([{ topic: 'semantics', partition: 1, offset: 0 }], { isolationLevel: 0, apiVersion: 11 }).frame)
+    client.send(fetchRequest([{ topic: 'semantics', partition: 1, offset: 0 }], { sessionId: 12345 }).frame)
+    expect(await client.until(3, 5000)).toBe('frame')
+    const committed = decodeResponse(fetchApi, 12, client.frames[0]!).body
+    const uncommitted = decodeResponse(fetchApi, 11, client.frames[1]!).body
+    expect(committed.sessionId).toBe(0)
+    expect(committed.responses[0]!.partitions[0]).toMatchObject({ highWatermark: 3, lastStableOffset: 3, abortedTransactions: [], preferredReadReplica: -1 })
+    expect(uncommitted.responses[0]!.partitions[0]).toMatchObject({ highWatermark: 3, lastStableOffset: 3, abortedTransactions: null })
+    expect(decodeResponse(fetchApi, 12, client.frames[2]!).body.errorCode).toBe(70)
+    client.destroy()
+  })
+
+  test('Produce: one batch per partition, unknown partitions, transactional requests rejected', async () => {
+    const client = await RawClient.open(harness.broker.port)
+    const two = Buffer.concat([batch(['a']), batch(['b'])])
+    const cases = [
+      produceRequest('semantics', 0, two),
+      produceRequest('semantics', 7, batch(['x'])),
+      produceRequest('missing-topic', 0, batch(['x'])),
+      produceRequest('semantics', 0, batch(['t'], { isTransactional: true, producerId: 5 })),
+      produceRequest('semantics', 0, batch(['t']), 1, 'my-transaction'),
+      produceRequest('semantics', 0, batch(['t']), 2),
+      produceRequest('semantics', 0, batch(['x'.repeat(100)]).subarray(0, 100))
+    ]
+    for (const entry of cases) client.send(entry.frame)
+    expect(await client.until(cases.length, 5000)).toBe('frame')
+    const codes = client.frames.map((payload) => decodeResponse(produceApi, 9, payload).body.responses[0]!.partitionResponses[0]!.errorCode)
+    expect(codes).toEqual([87, 3, 3, 53, 53, 21, 2])
+    client.send(encodeRequest(initProducerIdApi, { apiVersion: 4, correlationId: 5, clientId: 't', body: { transactionalId: 'tx', transactionTimeoutMs: 60000, producerId: -1, producerEpoch: -1 } }))
+    client.send(encodeRequest(initProducerIdApi, { apiVersion: 4, correlationId: 6, clientId: 't', body: { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1, producerEpoch: -1 } }))
+    expect(await client.until(cases.length + 2, 5000)).toBe('frame')
+    expect(decodeResponse(initProducerIdApi, 4, client.frames[cases.length]!).body.errorCode).toBe(53)
+    expect(decodeResponse(initProducerIdApi, 4, client.frames[cases.length + 1]!).body).toMatchObject({ errorCode: 0, producerEpoch: 0 })
+    client.destroy()
+  })
+})
+
+describe('graceful shutdown', () => {
+  test('in-flight requests finish, responses are flushed, the engine then closes cleanly', async () => {
+    const local = await openBroker()
+    await local.engine.createTopic('shutdown', { partitions: 1 })
+    const client = await RawClient.open(local.broker.port)
+    const poll = fetchRequest([{ topic: 'shutdown', partition: 0, offset: 0 }], { maxWaitMs: 30_000 })
+    const produce = produceRequest('shutdown', 0, batch(['last words']), -1)
+    client.send(poll.frame)
+    client.send(produce.frame)
+    expect(await client.until(1, 200)).toBe('timeout')
+    const started = Date.now()
+    await local.broker.close()
+    expect(Date.now() - started).toBeLessThan(5000)
+    expect(await client.until(2, 5000)).toBe('frame')
+    expect(decodeResponse(fetchApi, 12, client.frames[0]!).correlationId).toBe(poll.correlationId)
+    const produced = decodeResponse(produceApi, 9, client.frames[1]!)
+    expect(produced.body.responses[0]!.partitionResponses[0]).toMatchObject({ errorCode: 0, baseOffset: 0 })
+    expect(await client.until(3, 5000)).toBe('closed')
+    // No new connections once closed.
+    await expect(RawClient.open(local.broker.port)).rejects.toThrow()
+    await local.engine.close()
+    const { Engine } = await import('../../src/engine/engine.js')
+    const reopened = await Engine.open({ dataDir: local.dataDir })
+    expect(values(Buffer.from((await reopened.read('shutdown', 0, 0)).records))).toEqual(['last words'])
+    await reopened.close()
+    const { rm } = await import('node:fs/promises')
+    await rm(local.dataDir, { recursive: true, force: true })
+  })
+})
