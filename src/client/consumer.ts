@@ -134,6 +134,9 @@ interface PartitionState {
   reset: OffsetReset
 }
 
+/** Wait before retrying a read that failed with a retriable error. */
+const RETRIABLE_BACKOFF_MS = 50
+
 function keyOf (topic: string, partition: number): string { return `${topic}\u0000${partition}` }
 
 /**
@@ -528,6 +531,10 @@ export class Consumer {
             this.partitions.delete(keyOf(state.topic, state.partition))
           } else if (isSluiceError(error, 'SLUICE_CLOSED')) {
             this.running = false
+          } else if (isSluiceError(error) && error.retriable) {
+            // E.g. a segment swapped by the cleaner under a read: try again shortly.
+            this.lastError = error
+            await this.sleep(RETRIABLE_BACKOFF_MS)
           } else {
             throw error
           }

@@ -9,6 +9,7 @@
  *   LogManager     every `<topic>-<partition>` directory, checkpoints, clean-shutdown marker
  *   GroupCoordinator  groups and committed offsets, persisted in `__consumer_offsets`
  *   RetentionTask  deletes old segments in the background
+ *   CompactionTask the log cleaner of compacted topics (its work runs on worker threads)
  *   ProducerStateManager per partition (idempotent producers; `<offset>.snapshot` files) and
  *   ProducerIdManager (`producer-id-block`), see producer-state.ts and producer-id-manager.ts
  *
@@ -19,6 +20,7 @@
  *
  * Concurrency: single-threaded (the event loop); any number of calls may be outstanding.
  */
+import { channel } from 'node:diagnostics_channel'
 import { mkdir } from 'node:fs/promises'
 import { SluiceError } from '../core/errors.js'
 import type { FileSystem } from '../io/file-system.js'
@@ -37,10 +39,15 @@ import { ProducerIdManager } from './producer-id-manager.js'
 import type { ProducerIdentity } from './producer-id-manager.js'
 import { PRODUCER_ID_EXPIRATION_MS_DEFAULT, ProducerStateManager, appendIdempotent, producerHeaderOf } from './producer-state.js'
 import type { ProducerAppendResult } from './producer-state.js'
+import { CompactionTask } from './compaction.js'
 import { RetentionTask, deleteRecords } from './retention.js'
 import type { TopicConfig } from './topic-config.js'
 import type { CreateTopicOptions, TopicDescription } from './topic-registry.js'
 import { TopicRegistry } from './topic-registry.js'
+
+/** Results and errors of background cleaning (observability; the engine never logs). */
+const retentionChannel = channel('sluice:engine:retention')
+const cleanerChannel = channel('sluice:engine:cleaner')
 
 export interface EngineOptions {
   /** The data directory, created when missing. */
@@ -61,6 +68,8 @@ export interface EngineOptions {
   groups?: Omit<GroupCoordinatorOptions, 'store' | 'offsetsTopicNumPartitions'>
   /** Kafka: `log.retention.check.interval.ms`. @defaultValue 300000 */
   retentionCheckIntervalMs?: number
+  /** Pause between two passes of the log cleaner over compacted topics. Kafka: `log.cleaner.backoff.ms`. @defaultValue 15000 */
+  logCleanerBackoffMs?: number
   /** File descriptors kept open at most. @defaultValue 1000 */
   maxOpenFiles?: number
   /**
@@ -79,11 +88,12 @@ export const engineDefaults = Object.freeze({
   numPartitions: 1,
   offsetsTopicPartitions: 50,
   retentionCheckIntervalMs: 300_000,
+  logCleanerBackoffMs: 15_000,
   maxOpenFiles: 1000,
   producerIdExpirationMs: PRODUCER_ID_EXPIRATION_MS_DEFAULT
 })
 
-const optionKeys = new Set(['dataDir', 'flush', 'autoCreateTopics', 'numPartitions', 'offsetsTopicPartitions', 'groups', 'retentionCheckIntervalMs', 'maxOpenFiles', 'producerIdExpirationMs', 'fs'])
+const optionKeys = new Set(['dataDir', 'flush', 'autoCreateTopics', 'numPartitions', 'offsetsTopicPartitions', 'groups', 'retentionCheckIntervalMs', 'logCleanerBackoffMs', 'maxOpenFiles', 'producerIdExpirationMs', 'fs'])
 
 export interface TopicPartition {
   topic: string
@@ -152,8 +162,9 @@ export class Engine {
   logs!: LogManager
   groups!: GroupCoordinator
   private retention!: RetentionTask
+  private compaction!: CompactionTask
   private readonly waitersByPartition = new Map<string, Set<DataWaiter>>()
-  private readonly retentionEntries = new Map<string, () => void>()
+  private readonly cleanerEntries = new Map<string, () => void>()
   private readonly producerStates = new Map<string, ProducerStateManager>()
   private producerIds: ProducerIdManager | undefined
   private readonly producerSnapshots = new Set<Promise<void>>()
@@ -209,11 +220,19 @@ export class Engine {
       await this.topics.close()
       throw error
     }
-    this.retention = new RetentionTask({ checkIntervalMs: this.options.retentionCheckIntervalMs })
+    this.retention = new RetentionTask({
+      checkIntervalMs: this.options.retentionCheckIntervalMs,
+      onResult: (log, result) => { if (retentionChannel.hasSubscribers) retentionChannel.publish({ directory: log.layout.directory, result }) }
+    })
+    this.compaction = new CompactionTask({
+      backoffMs: this.options.logCleanerBackoffMs,
+      onResult: (log, result) => { if (cleanerChannel.hasSubscribers) cleanerChannel.publish({ directory: log.layout.directory, result }) }
+    })
     for (const name of this.topics.list({ includeInternal: true })) {
       await this.openPartitions(this.topics.describe(name))
     }
     this.retention.start()
+    this.compaction.start()
     const store = new LogOffsetStore({
       partitionCount: this.options.offsetsTopicPartitions,
       ensureTopic: async () => await this.ensureOffsetsTopic(),
@@ -236,25 +255,28 @@ export class Engine {
   private async openPartitions (description: TopicDescription): Promise<void> {
     for (let partition = 0; partition < description.partitionCount; partition++) {
       const id = partitionKey(description.name, partition)
-      if (this.retentionEntries.has(id)) continue
+      if (this.cleanerEntries.has(id)) continue
       const log = await this.logs.createLog(description.name, partition)
       await this.openProducerState(id, log)
       const cleanable = cleanablePartitionLog(log, { fs: this.options.fs, persistLogStartOffset: async () => { await this.logs.checkpoint() } })
-      const remove = this.retention.add({
-        log: cleanable,
-        config: () => this.topics.find(description.name)?.config ?? description.config
-      })
-      this.retentionEntries.set(id, remove)
+      const config = (): Readonly<TopicConfig> => this.topics.find(description.name)?.config ?? description.config
+      const removeRetention = this.retention.add({ log: cleanable, config })
+      // The cleaner skips logs whose cleanup.policy has no 'compact' (it may be altered later).
+      const removeCompaction = this.compaction.add({ log: cleanable, config })
+      this.cleanerEntries.set(id, () => { removeRetention(); removeCompaction() })
     }
   }
 
   private async releasePartitions (topic: string, partitionCount: number): Promise<void> {
     for (let partition = 0; partition < partitionCount; partition++) {
       const id = partitionKey(topic, partition)
-      this.retentionEntries.get(id)?.()
-      this.retentionEntries.delete(id)
-      this.producerStates.get(id)?.clear()
+      this.cleanerEntries.get(id)?.()
+      this.cleanerEntries.delete(id)
+      const state = this.producerStates.get(id)
       this.producerStates.delete(id)
+      state?.clear()
+      // A snapshot still being written must not land in a directory recreated under the same name.
+      await state?.idle()
       await this.logs.deleteLog(topic, partition)
       this.wakePartition(id)
     }
@@ -339,14 +361,14 @@ export class Engine {
     if (header === undefined || state === undefined) {
       const result = await log.append(batch)
       this.wakePartition(key)
-      // Snapshots at rolls bound the replay after an unclean shutdown, whoever appends.
-      if (state?.noticeRoll(log) === true) this.snapshotProducerState(state, log)
+      // Snapshots at rolls (and every minute) bound the replay after an unclean shutdown, whoever appends.
+      if (state?.snapshotDue(log) === true) this.snapshotProducerState(state, log)
       return result
     }
     const result = await appendIdempotent(log, state, batch, header)
     if (result.duplicate !== true) {
       this.wakePartition(key)
-      if (state.noticeRoll(log)) this.snapshotProducerState(state, log)
+      if (state.snapshotDue(log)) this.snapshotProducerState(state, log)
     }
     return result
   }
@@ -508,6 +530,12 @@ export class Engine {
     await this.retention.runOnce()
   }
 
+  /** Runs one log-cleaner pass over every compacted log now (tests and admin tools). */
+  async runCompaction (): Promise<void> {
+    this.ensureOpen()
+    await this.compaction.runOnce()
+  }
+
   // ---- lifecycle ------------------------------------------------------------------------
 
   /** Flushes every log, writes checkpoints and the clean-shutdown marker. Idempotent. */
@@ -521,6 +549,7 @@ export class Engine {
         try { await action() } catch (error) { failures.push(error) }
       }
       await step(async () => { await this.groups.close() })
+      await step(async () => { await this.compaction.close() })
       await step(async () => { await this.retention.close() })
       await step(async () => { await this.logs.close() })
       await step(async () => { await this.snapshotAllProducerStates() })
