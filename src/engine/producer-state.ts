@@ -29,6 +29,13 @@
  *     own validation) closes the gate for its producer: that producer's next batches wait until
  *     it settled and are checked then, so a batch never enters the log behind a predecessor
  *     that might still be refused.
+ * Acknowledged batches can also be taken back: a failed fdatasync under the 'interval' or
+ * 'never' policy truncates the log to its last fdatasync, as a power loss would. The state
+ * notices when the log end falls to or below its newest committed offset (at a check) or when
+ * an append is given offsets already committed (at a commit), and forgets the batches at and
+ * past that offset, so a retry of a lost batch is written again rather than answered with
+ * offsets that no longer hold it.
+ *
  * One narrow case remains: a failed fdatasync rejects staged batches before the log takes their
  * offsets back; a batch of the same producer that arrives in that window and then waits for the
  * log's repair is stored after its predecessor was refused. The state then follows the log (the
@@ -51,11 +58,11 @@
  * a snapshot keeps only each producer's last batch; older duplicates are recognised again once
  * replay has seen those batches.
  *
- * Snapshots are taken when the active segment rolls (as Kafka does) and on close; the newest
- * two are kept. Open loads the newest valid snapshot at or below the log end offset (corrupt
+ * Snapshots are taken when the active segment rolls (as Kafka does), every SNAPSHOT_INTERVAL_MS
+ * while the log moves, and on close; the newest two are kept. Open loads the newest valid snapshot at or below the log end offset (corrupt
  * ones and those past the end, left by a truncating recovery, are deleted) and replays the
  * batch headers from its offset to the high watermark, so after an unclean shutdown replay
- * covers at most what was appended since the last roll, the same range log recovery rescans.
+ * covers at most what was appended since the last roll or the last minute.
  *
  * Concurrency: single-threaded; one manager per open partition log, used by Engine.append only.
  */
@@ -77,6 +84,12 @@ const SNAPSHOT_HEADER_BYTES = 10
 const SNAPSHOT_ENTRY_BYTES = 46
 /** Snapshots kept per partition: the newest and one before it, in case the newest is damaged. */
 const SNAPSHOTS_KEPT = 2
+/**
+ * A snapshot is also taken when this long passed since the last one and the log moved, so the
+ * replay after an unclean shutdown stays short even when segments are large and roll rarely
+ * (Kafka's recovery-point checkpoint period).
+ */
+export const SNAPSHOT_INTERVAL_MS = 60_000
 /** Bytes read per step of a replay. */
 const REPLAY_READ_BYTES = 1024 * 1024
 /** Commits between two sweeps of expired producers (bounds memory without a timer). */
@@ -210,6 +223,10 @@ export class ProducerStateManager {
   private snapshotRunning: Promise<void> | undefined
   /** Base offset of the active segment when last looked at (a change means a roll). */
   private segmentBase = -1
+  /** Set by `clear` (partition deleted): no snapshot may be written any more. */
+  private cleared = false
+  /** When the last snapshot was started (or the state loaded). */
+  private lastSnapshotMs: number
 
   constructor (options: ProducerStateOptions = {}) {
     const expirationMs = options.expirationMs ?? PRODUCER_ID_EXPIRATION_MS_DEFAULT
@@ -218,6 +235,7 @@ export class ProducerStateManager {
     }
     this.expirationMs = expirationMs
     this.clock = options.clock ?? Date.now
+    this.lastSnapshotMs = this.clock()
   }
 
   /** Producers with committed state. */
@@ -445,6 +463,7 @@ export class ProducerStateManager {
 
   /** Forgets everything (the partition was deleted). Waiters of reservations are released. */
   clear (): void {
+    this.cleared = true
     for (const slot of this.producers.values()) for (const reservation of [...slot.inflight]) this.release(reservation)
     this.producers.clear()
   }
@@ -463,13 +482,19 @@ export class ProducerStateManager {
     return offset
   }
 
-  /** True when the log rolled since the last call (the engine then takes a snapshot, as Kafka does at a roll). */
-  noticeRoll (log: Pick<ProducerStateLog, 'activeSegment'>): boolean {
+  /**
+   * True when a snapshot should be taken after this append: the log rolled since the last call
+   * (as Kafka snapshots at a roll), or SNAPSHOT_INTERVAL_MS passed and the log moved since the
+   * last snapshot. Cheap enough to ask after every append.
+   */
+  snapshotDue (log: Pick<ProducerStateLog, 'activeSegment' | 'highWatermark'>): boolean {
     const base = log.activeSegment.baseOffset
-    if (this.segmentBase === base) return false
-    const rolled = this.segmentBase >= 0
-    this.segmentBase = base
-    return rolled
+    if (this.segmentBase !== base) {
+      const rolled = this.segmentBase >= 0
+      this.segmentBase = base
+      if (rolled) return true
+    }
+    return this.clock() - this.lastSnapshotMs >= SNAPSHOT_INTERVAL_MS && log.highWatermark !== this.snapshotOffset
   }
 
   /**
@@ -480,6 +505,8 @@ export class ProducerStateManager {
    */
   async writeSnapshot (fs: FileSystem, log: Pick<ProducerStateLog, 'highWatermark' | 'logEndOffset' | 'logStartOffset' | 'directory'>): Promise<void> {
     while (this.snapshotRunning !== undefined) await this.snapshotRunning
+    if (this.cleared) return
+    this.lastSnapshotMs = this.clock()
     const offset = this.consistentOffset(log)
     if (offset === this.snapshotOffset) return
     this.truncateHead(log.logStartOffset)

@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest'
+import { FaultyFileSystem } from '../support/faulty-fs.js'
 import { crc32c } from '../../src/io/crc32c.js'
 import {
-  BATCHES_RETAINED, ProducerStateManager, decodeSnapshot, decrementSequence, encodeSnapshot, incrementSequence, producerHeaderOf
+  BATCHES_RETAINED, ProducerStateManager, SNAPSHOT_INTERVAL_MS, decodeSnapshot, decrementSequence, encodeSnapshot, incrementSequence, producerHeaderOf
 } from '../../src/engine/producer-state.js'
 import type { ProducerBatchHeader, ProducerCheck } from '../../src/engine/producer-state.js'
 import { encodeRecordBatch } from '../../src/io/record-batch-encoder.js'
@@ -283,5 +284,52 @@ describe('snapshot codec', () => {
     expect(() => decodeSnapshot(version)).toThrow(expect.objectContaining({ code: 'SLUICE_CORRUPT_SEGMENT' }))
     expect(() => decodeSnapshot(bytes.subarray(0, bytes.byteLength - 46))).toThrow(expect.objectContaining({ code: 'SLUICE_CORRUPT_SEGMENT' }))
     expect(() => decodeSnapshot(bytes.subarray(0, 4))).toThrow(expect.objectContaining({ code: 'SLUICE_CORRUPT_SEGMENT' }))
+  })
+})
+
+describe('snapshot files', () => {
+  test('a snapshot is due after a roll or after the interval when the log moved; the newest two are kept', async () => {
+    let now = 1_000_000
+    const state = new ProducerStateManager({ clock: () => now })
+    const fs = new FaultyFileSystem()
+    await fs.mkdir('/p/t-0')
+    const log = { highWatermark: 0, logEndOffset: 0, logStartOffset: 0, directory: '/p/t-0', activeSegment: { baseOffset: 0 } }
+    expect(state.snapshotDue(log)).toBe(false) // first look: remembers the segment
+    state.update({ ...header(1, 0, 0, 3), maxTimestamp: now }, 0)
+    log.highWatermark = log.logEndOffset = 3
+    expect(state.snapshotDue(log)).toBe(false)
+    log.activeSegment = { baseOffset: 3 }
+    expect(state.snapshotDue(log)).toBe(true)
+    await state.writeSnapshot(fs, log)
+    expect(await fs.readdir('/p/t-0')).toEqual(['00000000000000000003.snapshot'])
+    expect(state.snapshotDue(log)).toBe(false)
+    for (const end of [5, 9]) {
+      state.update({ ...header(1, 0, end - 2, 2), maxTimestamp: now }, end - 2)
+      log.highWatermark = log.logEndOffset = end
+      now += SNAPSHOT_INTERVAL_MS - 1
+      expect(state.snapshotDue(log)).toBe(false)
+      now += 1
+      expect(state.snapshotDue(log)).toBe(true)
+      await state.writeSnapshot(fs, log)
+    }
+    expect((await fs.readdir('/p/t-0')).sort()).toEqual(['00000000000000000005.snapshot', '00000000000000000009.snapshot'])
+    // Nothing moved: not due, and a second write at the same offset is skipped.
+    now += SNAPSHOT_INTERVAL_MS
+    expect(state.snapshotDue(log)).toBe(false)
+
+    const loaded = new ProducerStateManager({ clock: () => now })
+    const result = await loaded.load(fs, { ...log, read: async () => { throw new Error('nothing to replay') } })
+    expect(result).toEqual({ snapshotOffset: 9, replayedBatches: 0 })
+    expect(loaded.entry(1)!.batches).toEqual([{ firstSeq: 7, lastSeq: 8, baseOffset: 7, lastOffset: 8, timestamp: now - 2 * SNAPSHOT_INTERVAL_MS }])
+  })
+
+  test('a cleared state (deleted partition) writes no snapshot', async () => {
+    const state = new ProducerStateManager()
+    const fs = new FaultyFileSystem()
+    await fs.mkdir('/p/t-0')
+    state.update(header(1, 0, 0), 0)
+    state.clear()
+    await state.writeSnapshot(fs, { highWatermark: 1, logEndOffset: 1, logStartOffset: 0, directory: '/p/t-0' })
+    expect(await fs.readdir('/p/t-0')).toEqual([])
   })
 })
