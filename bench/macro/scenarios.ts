@@ -5,11 +5,13 @@
  */
 import type { Scenario } from './scenario.js'
 import { appendSweepScenario } from './append-sweep.js'
+import { brokerScenarios } from './broker.js'
 import { clientScenarios } from './client-scenarios.js'
 import { storageScenarios } from './storage-scenarios.js'
 
 export const scenarios: readonly Scenario[] = Object.freeze([
   ...storageScenarios,
   appendSweepScenario,
-  ...clientScenarios
+  ...clientScenarios,
+  ...brokerScenarios
 ])

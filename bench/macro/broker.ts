@@ -1,0 +1,260 @@
+/**
+ * Broker scenarios: real Kafka clients against the Kafka wire-protocol broker on loopback.
+ *
+ * Expectations (back of the envelope, 2 cores shared by client and broker): kafkajs encodes
+ * about 1 us per 100-byte record in JavaScript and the broker appends each batch without
+ * re-encoding, so kafkajs produce is client-bound near 300-500 k msgs/s with large sends;
+ * kafkajs fetch decodes about 1-2 M records/s per core, and the broker ships stored bytes as
+ * they are; kcat (librdkafka, C) batches 10 k records per request and should reach >= 1 M
+ * msgs/s, bound by the broker's CRC check and append; end-to-end latency at a fixed rate is one
+ * linger, one append and one woken long poll, well under a millisecond at the median.
+ *
+ * Each function opens its own engine and broker in `dataDir` and closes both; sizes are
+ * parameters so the quick profile stays short.
+ */
+import { spawn } from 'node:child_process'
+import { writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { connect } from 'node:net'
+import { Kafka, logLevel, Partitioners, type ISocketFactory } from 'kafkajs'
+import { Engine } from '../../src/engine/engine.js'
+import { encodeRecordBatchColumns } from '../../src/io/record-batch-encoder.js'
+import { startBroker, type Broker } from '../../src/kafka/server.js'
+import { LatencyRecorder, type LatencySummary } from './latency.js'
+import type { Figures } from './figures.js'
+import type { ResultRow, Scenario, ScenarioContext, ScenarioResult } from './scenario.js'
+
+const VALUE_BYTES = 100
+const TOPIC = 'bench'
+
+export interface Rate {
+  count: number
+  seconds: number
+  msgsPerSecond: number
+  mbPerSecond: number
+}
+
+function rateOf (count: number, startedNs: bigint): Rate {
+  const seconds = Number(process.hrtime.bigint() - startedNs) / 1e9
+  return { count, seconds, msgsPerSecond: count / seconds, mbPerSecond: count * VALUE_BYTES / seconds / 1e6 }
+}
+
+async function withBroker<T> (dataDir: string, partitions: number, work: (broker: Broker, engine: Engine) => Promise<T>): Promise<T> {
+  const engine = await Engine.open({ dataDir, flush: 'interval', groups: { groupInitialRebalanceDelayMs: 0 } })
+  const broker = await startBroker({ engine, host: '127.0.0.1', port: 0 })
+  try {
+    await engine.createTopic(TOPIC, { partitions })
+    return await work(broker, engine)
+  } finally {
+    await broker.close()
+    await engine.close()
+  }
+}
+
+/**
+ * kafkajs leaves Nagle's algorithm on; small requests then wait for the previous segment's ACK.
+ * Its `socketFactory` hook turns it off, as a latency-minded application would.
+ */
+const noDelaySocketFactory: ISocketFactory = ({ host, port, onConnect }) => {
+  const socket = connect({ host, port }, onConnect)
+  socket.setNoDelay(true)
+  socket.setKeepAlive(true, 60_000)
+  return socket
+}
+
+function kafkaFor (broker: Broker): Kafka {
+  return new Kafka({ clientId: 'bench', brokers: [`127.0.0.1:${broker.port}`], logLevel: logLevel.NOTHING, socketFactory: noDelaySocketFactory })
+}
+
+function totalHighWatermark (engine: Engine, partitions: number): number {
+  let total = 0
+  for (let partition = 0; partition < partitions; partition++) total += engine.partitionLog(TOPIC, partition).highWatermark
+  return total
+}
+
+/**
+ * kafkajs produce of `count` 100-byte records in sends of `sendSize`, `inFlight` sends at a
+ * time, acks=1, over `partitions` partitions.
+ */
+export async function kafkajsProduce (options: { dataDir: string, count: number, partitions?: number, sendSize?: number, inFlight?: number }): Promise<Rate> {
+  const { dataDir, count, partitions = 4, sendSize = 2000, inFlight = 4 } = options
+  return await withBroker(dataDir, partitions, async (broker, engine) => {
+    const producer = kafkaFor(broker).producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false })
+    await producer.connect()
+    const value = Buffer.alloc(VALUE_BYTES, 97)
+    const messages = Array.from({ length: sendSize }, (_, index) => ({ value, partition: index % partitions }))
+    const sends = Math.ceil(count / sendSize)
+    const started = process.hrtime.bigint()
+    let next = 0
+    const lane = async (): Promise<void> => {
+      // Bounded: each lane takes sends until `sends` are issued.
+      while (next < sends) {
+        next++
+        await producer.send({ topic: TOPIC, acks: 1, messages })
+      }
+    }
+    await Promise.all(Array.from({ length: inFlight }, lane))
+    const rate = rateOf(sends * sendSize, started)
+    await producer.disconnect()
+    if (totalHighWatermark(engine, partitions) !== sends * sendSize) throw new Error('broker produce bench: records missing')
+    return rate
+  })
+}
+
+/** kafkajs consumer (eachBatch) reading `count` records written beforehand by the engine. */
+export async function kafkajsFetch (options: { dataDir: string, count: number, partitions?: number }): Promise<Rate> {
+  const { dataDir, count, partitions = 4 } = options
+  return await withBroker(dataDir, partitions, async (broker, engine) => {
+    const perBatch = 1000
+    const values = Array.from({ length: perBatch }, () => Buffer.alloc(VALUE_BYTES, 98))
+    const batch = encodeRecordBatchColumns({ keys: null, values })
+    for (let written = 0, partition = 0; written < count; written += perBatch, partition = (partition + 1) % partitions) {
+      await engine.append(TOPIC, partition, batch)
+    }
+    const total = totalHighWatermark(engine, partitions)
+    const consumer = kafkaFor(broker).consumer({ groupId: 'bench-fetch', maxBytesPerPartition: 8 * 1024 * 1024, maxBytes: 32 * 1024 * 1024, maxWaitTimeInMs: 100 })
+    await consumer.connect()
+    await consumer.subscribe({ topic: TOPIC, fromBeginning: true })
+    let received = 0
+    let done!: () => void
+    const finished = new Promise<void>((resolve) => { done = resolve })
+    const started = process.hrtime.bigint()
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch: fetched }) => {
+        received += fetched.messages.length
+        if (received >= total) done()
+      }
+    })
+    await finished
+    const rate = rateOf(received, started)
+    await consumer.disconnect()
+    return rate
+  })
+}
+
+/** kcat (librdkafka) producing `count` 100-byte lines from a file. Skipped when kcat is missing. */
+export async function kcatProduce (options: { dataDir: string, count: number, partitions?: number, timeoutMs?: number }): Promise<Rate | undefined> {
+  const { dataDir, count, partitions = 4, timeoutMs = 120_000 } = options
+  const file = path.join(dataDir, '..', `kcat-lines-${process.pid}.txt`)
+  const line = 'c'.repeat(VALUE_BYTES) + '\n'
+  await writeFile(file, line.repeat(count))
+  return await withBroker(dataDir, partitions, async (broker, engine) => {
+    const started = process.hrtime.bigint()
+    const code = await new Promise<number | null>((resolve) => {
+      const child = spawn('kcat', ['-P', '-b', `127.0.0.1:${broker.port}`, '-t', TOPIC, '-l', file,
+        '-X', 'linger.ms=5', '-X', 'batch.num.messages=10000', '-X', 'batch.size=1000000', '-X', 'queue.buffering.max.messages=1000000', '-X', 'acks=1'], { stdio: 'ignore' })
+      const timer = setTimeout(() => { if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL') }, timeoutMs)
+      child.on('error', () => { clearTimeout(timer); resolve(null) })
+      child.on('close', (exitCode) => { clearTimeout(timer); resolve(exitCode) })
+    })
+    if (code === null) return undefined
+    const rate = rateOf(totalHighWatermark(engine, partitions), started)
+    if (code !== 0 || rate.count !== count) throw new Error(`kcat produce bench: exit ${code}, ${rate.count} of ${count} records`)
+    return rate
+  })
+}
+
+/**
+ * End-to-end latency through the broker with kafkajs on both sides: `rate` records/s sent in
+ * sends of `perSend` every `perSend / rate` seconds for `seconds`; each record carries its send
+ * time, the consumer records now - send time.
+ */
+export async function kafkajsEndToEnd (options: { dataDir: string, rate: number, seconds: number, perSend?: number }): Promise<LatencySummary | undefined> {
+  const { dataDir, rate, seconds, perSend = 100 } = options
+  return await withBroker(dataDir, 1, async (broker) => {
+    const kafka = kafkaFor(broker)
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false })
+    const consumer = kafka.consumer({ groupId: 'bench-e2e', maxWaitTimeInMs: 500, minBytes: 1 })
+    await producer.connect()
+    await consumer.connect()
+    await consumer.subscribe({ topic: TOPIC, fromBeginning: false })
+    const recorder = new LatencyRecorder()
+    let measuring = false
+    const joined = new Promise<void>((resolve) => { consumer.on(consumer.events.GROUP_JOIN, () => { resolve() }) })
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        const now = process.hrtime.bigint()
+        if (!measuring) return
+        for (const message of batch.messages) recorder.recordNanoseconds(now - message.value!.readBigInt64BE(0))
+      }
+    })
+    await joined
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    measuring = true
+    const intervalNs = BigInt(Math.round(perSend / rate * 1e9))
+    const sends = Math.floor(rate * seconds / perSend)
+    let due = process.hrtime.bigint()
+    for (let index = 0; index < sends; index++) {
+      // Pace by absolute due times so a slow send does not lower the rate.
+      // Bounded by `due`: sleep, then yield, until the send is due.
+      for (let left = due - process.hrtime.bigint(); left > 0n; left = due - process.hrtime.bigint()) {
+        if (left > 1_500_000n) await new Promise((resolve) => setTimeout(resolve, 1))
+        else await new Promise((resolve) => setImmediate(resolve))
+      }
+      const messages = Array.from({ length: perSend }, () => {
+        const value = Buffer.alloc(VALUE_BYTES)
+        value.writeBigInt64BE(process.hrtime.bigint(), 0)
+        return { value }
+      })
+      void producer.send({ topic: TOPIC, acks: 1, messages })
+      due += intervalNs
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    await consumer.disconnect()
+    await producer.disconnect()
+    return recorder.summary()
+  })
+}
+
+function sizes (context: ScenarioContext): { produce: number, fetch: number, kcat: number, e2eSeconds: number } {
+  return context.profile.quick
+    ? { produce: 200_000, fetch: 1_000_000, kcat: 1_000_000, e2eSeconds: 3 }
+    : { produce: 1_000_000, fetch: 5_000_000, kcat: 5_000_000, e2eSeconds: 10 }
+}
+
+function median (values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]!
+}
+
+async function runBrokerThroughput (context: ScenarioContext): Promise<ScenarioResult> {
+  const size = sizes(context)
+  const repetitions = context.profile.quick ? 1 : 3
+  const produce: Rate[] = []
+  const fetch: Rate[] = []
+  for (let round = 0; round < repetitions; round++) {
+    context.progress(`broker: kafkajs produce ${size.produce} records (${round + 1}/${repetitions})`)
+    produce.push(await kafkajsProduce({ dataDir: await context.makeDataDirectory(), count: size.produce }))
+    context.progress(`broker: kafkajs fetch ${size.fetch} records (${round + 1}/${repetitions})`)
+    fetch.push(await kafkajsFetch({ dataDir: await context.makeDataDirectory(), count: size.fetch }))
+  }
+  const produceRate = median(produce.map((rate) => rate.msgsPerSecond))
+  const fetchRate = median(fetch.map((rate) => rate.msgsPerSecond))
+  const figures: Figures = {
+    broker_produce_msgs_s: produceRate,
+    broker_produce_mb_s: produceRate * VALUE_BYTES / 1e6,
+    broker_fetch_msgs_s: fetchRate,
+    broker_fetch_mb_s: fetchRate * VALUE_BYTES / 1e6
+  }
+  const rows: ResultRow[] = [
+    { scenario: 'broker', label: 'kafkajs produce, 100 B, acks 1', kind: 'engine', recordBytes: VALUE_BYTES, msgsPerSecond: produceRate, mbPerSecond: figures.broker_produce_mb_s! },
+    { scenario: 'broker', label: 'kafkajs fetch (eachBatch), 100 B', kind: 'engine', recordBytes: VALUE_BYTES, msgsPerSecond: fetchRate, mbPerSecond: figures.broker_fetch_mb_s! }
+  ]
+  context.progress(`broker: kcat produce ${size.kcat} records`)
+  const kcat = await kcatProduce({ dataDir: await context.makeDataDirectory(), count: size.kcat })
+  if (kcat !== undefined) {
+    rows.push({ scenario: 'broker', label: 'kcat (librdkafka) produce, 100 B, acks 1', kind: 'engine', recordBytes: VALUE_BYTES, msgsPerSecond: kcat.msgsPerSecond, mbPerSecond: kcat.mbPerSecond, note: 'includes kcat start-up' })
+  }
+  context.progress('broker: kafkajs end-to-end latency at 20 k msgs/s')
+  const latency = await kafkajsEndToEnd({ dataDir: await context.makeDataDirectory(), rate: 20_000, seconds: size.e2eSeconds })
+  if (latency !== undefined) {
+    rows.push({ scenario: 'broker', label: 'kafkajs end-to-end at 20 k msgs/s', kind: 'engine', recordBytes: VALUE_BYTES, latency, latencyOf: 'send to eachBatch' })
+  }
+  return { figures, rows }
+}
+
+export const brokerScenarios: readonly Scenario[] = Object.freeze([
+  { id: 'broker', title: 'Kafka broker on loopback (kafkajs, kcat)', keys: ['broker_produce_msgs_s', 'broker_produce_mb_s', 'broker_fetch_msgs_s', 'broker_fetch_mb_s'], run: runBrokerThroughput }
+])
