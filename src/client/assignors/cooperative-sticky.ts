@@ -18,10 +18,10 @@
  *    partitions up to their quota (the members that own most get the larger quotas first);
  *    the remainder is dealt to members below quota. Balance: max - min <= 1.
  * 3. Different subscriptions: owners keep everything valid; unowned partitions go, most
- *    constrained first, to the least-loaded eligible member; then partitions move from a
- *    member to an eligible member holding at least two fewer, preferring partitions the
- *    member did not own, until no such move exists. Each move lowers the sum of squared
- *    loads, so the loop ends.
+ *    constrained first, to the least-loaded eligible member; then partitions move, directly
+ *    or along chains of members, towards members holding at least two fewer, until no such
+ *    move exists (the optimum of the sum of squared loads). Owned partitions are pinned
+ *    first and move only if balance cannot be reached without them.
  * Ties always break on Kafka's member order and (topic, partition) order: deterministic.
  */
 import {
@@ -167,28 +167,89 @@ function assignGeneral (loads: Load[], slots: Map<string, Slot>, eligible: Map<s
   for (const slot of slots.values()) if (!taken.has(slot.key)) unassigned.push(slot)
   unassigned.sort((a, b) => eligible.get(a.key)!.length - eligible.get(b.key)!.length || compareSlots(a, b))
   for (const slot of unassigned) leastLoaded(eligible.get(slot.key)!)!.slots.set(slot.key, slot)
+  // First balance with every owned partition pinned to its owner; then let owned partitions
+  // move only if balance still needs it. When the owners hold part of an earlier balanced
+  // target (the follow-up rebalance), the pinned phase already reaches the optimum, so no
+  // owned partition moves and the handover completes in two rebalances.
+  balance(loads, eligible, (load, key) => !load.owned.has(key))
+  balance(loads, eligible, () => true)
+}
 
-  // Each move lowers the sum of squared loads by at least 2, so the passes end; a pass that
-  // moves nothing proves the assignment balanced. The budget only guards against a bug.
-  let movesLeft = slots.size * slots.size + 1
+/** Candidate partitions of a member: movable ones, those it did not own first, then by (topic, partition). */
+function movableSlots (load: Load, movable: (load: Load, key: string) => boolean): Slot[] {
+  return [...load.slots.values()].filter((slot) => movable(load, slot.key)).sort((a, b) =>
+    Number(load.owned.has(a.key)) - Number(load.owned.has(b.key)) || compareSlots(a, b))
+}
+
+/**
+ * Moves partitions until no member can hand one, directly or along a chain of members each
+ * passing one on, to an eligible member holding at least two fewer. That is the optimality
+ * condition of this convex assignment problem, so the result minimises the sum of squared
+ * loads: balanced as far as the subscriptions allow. Every move or chain lowers that sum by
+ * at least 2, which bounds the loops.
+ */
+function balance (loads: Load[], eligible: Map<string, Load[]>, movable: (load: Load, key: string) => boolean): void {
+  // Direct moves first: cheap, and they do nearly all the work.
   let moved = true
-  while (moved && movesLeft > 0) {
+  while (moved) {
     moved = false
     const byLoad = [...loads].sort((a, b) => b.slots.size - a.slots.size || a.order - b.order)
     for (const source of byLoad) {
-      // Partitions the member did not own move first: they cost no stickiness.
-      const candidates = [...source.slots.values()].sort((a, b) =>
-        Number(source.owned.has(a.key)) - Number(source.owned.has(b.key)) || compareSlots(a, b))
-      for (const slot of candidates) {
+      for (const slot of movableSlots(source, movable)) {
         const target = leastLoaded(eligible.get(slot.key)!)
         if (target === undefined || target === source || target.slots.size > source.slots.size - 2) continue
         source.slots.delete(slot.key)
         target.slots.set(slot.key, slot)
         moved = true
-        if (--movesLeft === 0) return
       }
     }
   }
+  // Then chains, found breadth-first from the most loaded members. A member reached from a
+  // more loaded source without finding a target cannot lead a less loaded source to one
+  // either, so one visited set serves the whole pass.
+  for (;;) {
+    const byLoad = [...loads].sort((a, b) => b.slots.size - a.slots.size || a.order - b.order)
+    const visited = new Set<Load>()
+    let path: Array<{ slot: Slot, from: Load, to: Load }> | null = null
+    for (const source of byLoad) {
+      if (visited.has(source)) continue
+      path = findChain(source, eligible, movable, visited)
+      if (path !== null) break
+    }
+    if (path === null) return
+    for (const { slot, from, to } of path) {
+      from.slots.delete(slot.key)
+      to.slots.set(slot.key, slot)
+    }
+  }
+}
+
+function findChain (source: Load, eligible: Map<string, Load[]>, movable: (load: Load, key: string) => boolean, visited: Set<Load>): Array<{ slot: Slot, from: Load, to: Load }> | null {
+  const limit = source.slots.size - 2
+  const parent = new Map<Load, { slot: Slot, from: Load }>()
+  const queue: Load[] = [source]
+  visited.add(source)
+  for (let head = 0; head < queue.length; head++) {
+    const member = queue[head]!
+    for (const slot of movableSlots(member, movable)) {
+      for (const next of eligible.get(slot.key)!) {
+        if (visited.has(next)) continue
+        visited.add(next)
+        parent.set(next, { slot, from: member })
+        if (next.slots.size <= limit) {
+          const path: Array<{ slot: Slot, from: Load, to: Load }> = []
+          for (let at = next; at !== source;) {
+            const step = parent.get(at)!
+            path.push({ slot: step.slot, from: step.from, to: at })
+            at = step.from
+          }
+          return path
+        }
+        queue.push(next)
+      }
+    }
+  }
+  return null
 }
 
 /**
