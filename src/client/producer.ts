@@ -368,45 +368,55 @@ export class Producer {
 
     const now = Date.now()
     const results: Array<Promise<RecordMetadata>> = []
-    for (const run of runs) {
-      const sender = this.senderFor(topic.name, run.partition)
-      this.closeOpenBatch(sender)
-      let first: { baseOffset: number } | undefined
-      const pieces: Array<Promise<{ baseOffset: number, lastOffset: number, durability: 'flushed' | 'written' }>> = []
-      let position = run.start
-      while (position < run.end) {
-        // Cut the run into batches of at most batchBytesMax.
-        let bytes = 0
-        const start = position
+    // Pieces already queued when a later one fails (oversized record, no buffer room) still go
+    // out; the call reports the failure, and their own outcomes must not surface as unhandled.
+    const queued: Array<Promise<unknown>> = []
+    try {
+      for (const run of runs) {
+        const sender = this.senderFor(topic.name, run.partition)
+        this.closeOpenBatch(sender)
+        let first: { baseOffset: number } | undefined
+        const pieces: Array<Promise<{ baseOffset: number, lastOffset: number, durability: 'flushed' | 'written' }>> = []
+        let position = run.start
         while (position < run.end) {
-          const index = run.indexes === undefined ? position : run.indexes[position]!
-          const size = (keys?.[index]?.byteLength ?? 0) + (values[index]?.byteLength ?? 0) + RECORD_OVERHEAD_BYTES
-          if (size + 61 > maxMessageBytes) throw new SluiceError('MESSAGE_TOO_LARGE', `record ${index} of ${size} bytes exceeds max.message.bytes ${maxMessageBytes}`)
-          if (bytes > 0 && bytes + size > batchBytesMax) break
-          bytes += size
-          position++
+          // Cut the run into batches of at most batchBytesMax.
+          let bytes = 0
+          const start = position
+          while (position < run.end) {
+            const index = run.indexes === undefined ? position : run.indexes[position]!
+            const size = (keys?.[index]?.byteLength ?? 0) + (values[index]?.byteLength ?? 0) + RECORD_OVERHEAD_BYTES
+            if (size + 61 > maxMessageBytes) throw new SluiceError('MESSAGE_TOO_LARGE', `record ${index} of ${size} bytes exceeds max.message.bytes ${maxMessageBytes}`)
+            if (bytes > 0 && bytes + size > batchBytesMax) break
+            bytes += size
+            position++
+          }
+          await this.reserve(bytes)
+          const records: BatchRecords = run.indexes === undefined
+            ? { keys, values, timestamps: bulk.timestamps ?? undefined, general: undefined, start, count: position - start }
+            : gather(run.indexes.slice(start, position), keys, values, bulk.timestamps)
+          const piece = new Promise<{ baseOffset: number, lastOffset: number, durability: 'flushed' | 'written' }>((resolve, reject) => {
+            const batch: Batch = { records, bytes, parts: [{ resolve, reject, first: 0, count: records.count }], createdMs: now, encoded: undefined, attempts: 0, order: sender.enqueued++, sequence: -1 }
+            sender.queue.push(batch)
+            this.pump(sender)
+          })
+          pieces.push(piece)
+          queued.push(piece)
         }
-        await this.reserve(bytes)
-        const records: BatchRecords = run.indexes === undefined
-          ? { keys, values, timestamps: bulk.timestamps ?? undefined, general: undefined, start, count: position - start }
-          : gather(run.indexes.slice(start, position), keys, values, bulk.timestamps)
-        pieces.push(new Promise((resolve, reject) => {
-          const batch: Batch = { records, bytes, parts: [{ resolve, reject, first: 0, count: records.count }], createdMs: now, encoded: undefined, attempts: 0, order: sender.enqueued++, sequence: -1 }
-          sender.queue.push(batch)
-          this.pump(sender)
-        }))
+        const combined = Promise.all(pieces).then((parts) => {
+          first = parts[0]
+          const last = parts[parts.length - 1]!
+          return { topic: topic.name, partition: run.partition, baseOffset: first!.baseOffset, lastOffset: last.lastOffset, durability: parts.every((part) => part.durability === 'flushed') ? 'flushed' as const : 'written' as const }
+        })
+        if (acks === 0) {
+          combined.catch(() => { this.acksZeroErrors++ })
+          results.push(Promise.resolve({ topic: topic.name, partition: run.partition, baseOffset: -1, lastOffset: -1, durability: 'sent' }))
+        } else {
+          results.push(combined)
+        }
       }
-      const combined = Promise.all(pieces).then((parts) => {
-        first = parts[0]
-        const last = parts[parts.length - 1]!
-        return { topic: topic.name, partition: run.partition, baseOffset: first!.baseOffset, lastOffset: last.lastOffset, durability: parts.every((part) => part.durability === 'flushed') ? 'flushed' as const : 'written' as const }
-      })
-      if (acks === 0) {
-        combined.catch(() => { this.acksZeroErrors++ })
-        results.push(Promise.resolve({ topic: topic.name, partition: run.partition, baseOffset: -1, lastOffset: -1, durability: 'sent' }))
-      } else {
-        results.push(combined)
-      }
+    } catch (error) {
+      for (const pending of [...queued, ...results]) pending.catch(() => {})
+      throw error
     }
     return await Promise.all(results)
   }

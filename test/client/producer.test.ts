@@ -227,6 +227,30 @@ describe('Producer', () => {
     await producer.close()
   })
 
+  test('sendBulk failing with SLUICE_BUFFER_FULL midway leaves no unhandled rejection behind', async () => {
+    const target = await openEngine()
+    await target.createTopic('t', { configs: { 'max.message.bytes': '2000' } })
+    const stalled: Array<() => void> = []
+    interceptAppends(target, async () => {
+      await new Promise<void>((resolve) => { stalled.push(resolve) })
+      throw new SluiceError('INVALID_RECORD', 'simulated failure of a piece sent before the buffer ran full')
+    })
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown): void => { unhandled.push(reason) }
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      const producer = new Producer(target, { bufferMemory: 4096, maxBlockMs: 30, idempotent: false })
+      const values = Array.from({ length: 100 }, () => Buffer.alloc(100, 7))
+      await expect(producer.sendBulk({ topic: 't', values })).rejects.toMatchObject({ code: 'SLUICE_BUFFER_FULL' })
+      while (stalled.length > 0) stalled.shift()!()
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      expect(unhandled).toEqual([])
+      await producer.close()
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+    }
+  })
+
   test('an oversized message is MESSAGE_TOO_LARGE and nothing is stored', async () => {
     const target = await openEngine()
     await target.createTopic('small', { configs: { 'max.message.bytes': '1000' } })
