@@ -168,6 +168,51 @@ describe('broker protocol semantics', () => {
   })
 })
 
+describe('connections', () => {
+  test('hundreds of pipelined requests are all answered, in request order, while reading pauses and resumes', async () => {
+    const client = await RawClient.open(harness.broker.port)
+    const count = 600
+    const frames: Buffer[] = []
+    for (let index = 0; index < count; index++) {
+      frames.push(...(index % 3 === 0
+        ? fetchRequest([{ topic: 'semantics', partition: 1, offset: 0 }]).frame
+        : encodeRequest(metadataApi, { apiVersion: 12, correlationId: 50_000 + index, clientId: 't', body: { topics: [{ name: 'semantics' }], allowAutoTopicCreation: false } })))
+    }
+    // One write of every frame: far more than the per-connection queue, so reading must pause.
+    client.send(Buffer.concat(frames))
+    expect(await client.until(count, 20_000)).toBe('frame')
+    const ids = client.frames.map((payload) => payload.readInt32BE(0))
+    const metadataIds = ids.filter((id) => id >= 50_000)
+    expect(metadataIds).toEqual([...metadataIds].sort((a, b) => a - b))
+    const fetchIds = ids.filter((id) => id < 50_000)
+    expect(fetchIds).toEqual([...fetchIds].sort((a, b) => a - b))
+    expect(ids.map((id) => id >= 50_000)).toEqual(Array.from({ length: count }, (_, index) => index % 3 !== 0))
+    client.destroy()
+  })
+
+  test('a thousand idle connections stay open while a producer and a consumer work', async () => {
+    const idle: RawClient[] = []
+    for (let index = 0; index < 1000; index++) idle.push(await RawClient.open(harness.broker.port))
+    expect(harness.broker.connectionCount).toBeGreaterThanOrEqual(1000)
+    const producer = await RawClient.open(harness.broker.port)
+    for (let index = 0; index < 50; index++) producer.send(produceRequest('semantics', 0, batch([`busy-${index}`])).frame)
+    expect(await producer.until(50, 10_000)).toBe('frame')
+    expect(producer.frames.map((payload) => decodeResponse(produceApi, 9, payload).body.responses[0]!.partitionResponses[0]!.errorCode)).toEqual(Array(50).fill(0))
+    expect(idle.every((client) => !client.closed)).toBe(true)
+    for (const client of idle) client.destroy()
+    producer.destroy()
+  })
+
+  test('a connection idle for longer than idleTimeoutMs is closed', async () => {
+    const local = await openBroker({ broker: { idleTimeoutMs: 200 } })
+    const client = await RawClient.open(local.broker.port)
+    const started = Date.now()
+    expect(await client.until(1, 5000)).toBe('closed')
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150)
+    await local.close()
+  })
+})
+
 describe('graceful shutdown', () => {
   test('in-flight requests finish, responses are flushed, the engine then closes cleanly', async () => {
     const local = await openBroker()
