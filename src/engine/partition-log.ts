@@ -55,6 +55,9 @@ import { Segment } from './segment.js'
 import type { SegmentState } from './segment.js'
 
 const rollChannel = channel('sluice:engine:segment:roll')
+/** Zeros written ahead of the data under flush 'always' (see `preallocate`). */
+const PREALLOCATE_BYTES = 4 * 1024 * 1024
+const ZEROS = new Uint8Array(1024 * 1024)
 const recoveryChannel = channel('sluice:engine:log:recovery')
 
 export type FlushPolicy = 'always' | 'interval' | 'never'
@@ -392,6 +395,7 @@ export class PartitionLog {
       const target = segment.size
       const state = segment.state()
       try {
+        if (this.flushPolicy === 'always' && target > segment.preallocatedBytes) await this.preallocate(segment, target)
         await Promise.all([segment.writeTail(target), segment.writeIndexes()])
       } catch (error) {
         this.onWriteFailure(segment, error)
@@ -403,6 +407,41 @@ export class PartitionLog {
       segment.releaseTail(this.tailRetainBytes)
       this.onWritten(segment)
     }
+  }
+
+  /**
+   * Under 'always', extends the file with zeros past `from` and fdatasyncs it, so that the
+   * fdatasyncs of the appends that land there only flush data. Measured on this machine (ext4):
+   * fdatasync after writing over already written, synced blocks takes 0.3-0.6 ms (p50) against
+   * 1.3-2.2 ms after extending the file, whose new size and extents need a journal commit; group
+   * commit waits on exactly that latency. Zeros never pass for data: a batch length of 0 is
+   * invalid, so recovery cuts the file where the zeros start; roll and close trim the file to
+   * its batches. Runs inside the drain, before the data write, so it never races a data write.
+   */
+  private async preallocate (segment: Segment, from: number): Promise<void> {
+    const until = Math.min(from + PREALLOCATE_BYTES, Math.max(from, this.config.segmentBytes + this.config.maxMessageBytes))
+    if (until <= from) return
+    await segment.withLog(async (file) => {
+      let position = from
+      while (position < until) {
+        const length = Math.min(ZEROS.byteLength, until - position)
+        const written = await file.write(ZEROS.subarray(0, length), position)
+        if (written <= 0) throw Object.assign(new Error(`write made no progress on ${file.path}`), { code: 'EIO' })
+        position += written
+      }
+      await file.datasync()
+    })
+    segment.preallocatedBytes = until
+  }
+
+  /** Cuts the zeros `preallocate` left past the segment's batches (roll, close). */
+  private async trimPreallocation (segment: Segment): Promise<void> {
+    if (segment.preallocatedBytes <= segment.size) return
+    await segment.withLog(async (file) => {
+      await file.truncate(segment.size)
+      await file.datasync()
+    })
+    segment.preallocatedBytes = segment.size
   }
 
   private onWritten (segment: Segment): void {
@@ -497,6 +536,7 @@ export class PartitionLog {
     } catch (error) {
       throw storageError(error, `log ${this.layout.directory} cannot be repaired yet`, repair.segment.logFile)
     }
+    repair.segment.preallocatedBytes = repair.size
     repair.segment.writtenBytes = Math.min(repair.segment.writtenBytes, repair.size)
     repair.segment.flushedBytes = Math.min(repair.segment.flushedBytes, repair.size)
     this.writtenState = repair.segment.state()
@@ -522,6 +562,7 @@ export class PartitionLog {
   private async roll (): Promise<void> {
     const old = this.active
     await this.flushInternal()
+    await this.trimPreallocation(old)
     await old.sealIndexes()
     old.dropTail()
     let segment: Segment
@@ -827,7 +868,13 @@ export class PartitionLog {
       for (const segment of this.segments) await this.deleteSegmentFiles(segment)
       this.segments = [await this.createSegment(logStartCheckpoint)]
     }
-    await this.active.withLog(async (file) => { await file.datasync() })
+    if (recoveryPoint === undefined) {
+      // Clean shutdown: close fdatasynced the data and the index entries (rewritten unchanged).
+      this.active.markIndexesSynced()
+    } else if (this.active.size > 0) {
+      // After a crash the bytes kept may exist only in the page cache: make them what "flushed" says.
+      await this.active.withLog(async (file) => { await file.datasync() })
+    }
     if (truncated) await fs.syncDirectory(directory)
     this.logStart = Math.max(logStartCheckpoint, this.segments[0]!.baseOffset)
     this.active.writtenBytes = this.active.size
@@ -943,6 +990,7 @@ export class PartitionLog {
       while (this.blocked !== undefined) await this.blocked
       if (this.repair !== undefined) await this.retryRepair()
       await this.flushInternal()
+      await this.trimPreallocation(this.active)
       await this.active.sealIndexes()
     } finally {
       this.closed = true

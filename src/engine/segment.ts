@@ -96,6 +96,8 @@ export interface SegmentContext {
 
 export class Segment {
   size = 0
+  /** File bytes past `size` that are zeros written ahead (flush 'always'); trimmed on roll and close. */
+  preallocatedBytes = 0
   writtenBytes = 0
   flushedBytes = 0
   /** The offset after the last batch (= baseOffset when empty). */
@@ -317,6 +319,11 @@ export class Segment {
       this.context.files.use(this.timeIndexFile, async (file) => { await file.datasync() }, 'create')
     ])
     this.syncedIndexEntries = entries
+  }
+
+  /** Records that the index files already hold every entry durably (clean open). */
+  markIndexesSynced (): void {
+    this.syncedIndexEntries = this.offsetIndex.entries + this.timeIndex.entries
   }
 
   /** Extends both index files to `segment.index.bytes` (sparse) for an active segment. */
