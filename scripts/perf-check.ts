@@ -130,10 +130,10 @@ async function writeBaseline (options: CheckArguments): Promise<number> {
   })
   await writeFile(options.baselinePath, JSON.stringify(baseline, null, 2) + '\n')
   process.stdout.write(`baseline written to ${path.relative(repositoryRoot, options.baselinePath)} from ${runs.length} runs\n`)
-  process.stdout.write('figure                          median      min        max        worst dev  spread    tolerance\n')
+  process.stdout.write('figure                          median        min        max  worst run  (max-min)/median  tolerance\n')
   for (const [key, noise] of Object.entries(baseline.noise)) {
     const tolerance = baseline.tolerances[key]
-    process.stdout.write(`${key.padEnd(30)}  ${noise.median.toPrecision(5).padStart(9)}  ${noise.min.toPrecision(5).padStart(9)}  ${noise.max.toPrecision(5).padStart(9)}  ${(noise.worstRelative * 100).toFixed(1).padStart(7)} %  ${(noise.spreadRelative * 100).toFixed(1).padStart(6)} %  ${tolerance === undefined ? '' : `${(tolerance * 100).toFixed(0)} %`}\n`)
+    process.stdout.write(`${key.padEnd(30)}  ${noise.median.toPrecision(5).padStart(9)}  ${noise.min.toPrecision(5).padStart(9)}  ${noise.max.toPrecision(5).padStart(9)}  ${noise.worstFactor.toFixed(2).padStart(8)}x  ${(noise.spreadRelative * 100).toFixed(1).padStart(14)} %  ${tolerance === undefined ? '' : `${tolerance.toFixed(2)}x`}\n`)
   }
   return 0
 }

@@ -118,8 +118,8 @@ export const ratioDefinitions: readonly RatioDefinition[] = Object.freeze([
 /**
  * Adds every ratio whose two sides are present and positive; returns a new object. A ratio a
  * scenario already set is kept: scenarios that measure their raw counterpart right beside each
- * engine repetition (same volume, same page-cache state, seconds apart) report the median of
- * those paired ratios, which is steadier than dividing two medians taken minutes apart.
+ * engine repetition (same volume, same page-cache state, seconds apart) divide by that paired
+ * raw figure, which tracks the machine's state better than the raw figure from the run's start.
  */
 export function withRatios (figures: Figures): Figures {
   const result: Figures = { ...figures }

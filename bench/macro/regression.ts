@@ -6,10 +6,15 @@
  * Why ratios: a raw figure and its engine counterpart measured in the same run move together
  * when the machine is busier or faster, so their ratio drifts far less than either.
  *
+ * Tolerances are factors, not percentages: "at most 1.6x worse than the baseline". On a shared
+ * machine a throughput ratio was seen to fall to a third of its median in one run of eight; a
+ * percentage tolerance for that would pass 100 % drops (a figure cannot drop more), while a
+ * factor stays meaningful at any noise level.
+ *
  * Why a tolerance per figure: figures differ in noise (an fdatasync-bound figure jitters more
  * than a page-cache copy). `buildBaseline` derives each tolerance from repeated quick runs:
- * `max(toleranceFloor, noiseMargin x the largest relative deviation seen on the bad side of the
- * median)`, rounded up to 5 %. bench/README.md records the runs and the numbers.
+ * `max(toleranceFloor, (worst factor by which a run was worse than the median) ^ noiseMargin)`,
+ * rounded up to 0.05. bench/README.md records the runs and the numbers.
  *
  * Direction: a throughput ratio regresses when it drops, a latency ratio when it rises; moves
  * in the good direction never fail (they are reported, and `perf:baseline` adopts them).
@@ -19,12 +24,12 @@ import { figureCatalogue, isFigureKey, isRatioKey, type Better, type Figures } f
 import { median } from './raw.js'
 
 export const regressionDefaults = Object.freeze({
-  /** No tolerance below this, however quiet the noise runs were: N runs under-sample the tail. */
-  toleranceFloor: 0.10,
-  /** Multiplier on the worst deviation observed in the noise runs. */
+  /** No tolerance below this factor, however quiet the noise runs were: N runs under-sample the tail. */
+  toleranceFloor: 1.10,
+  /** Exponent on the worst factor observed in the noise runs (1.5: half as much again, in log terms). */
   noiseMargin: 1.5,
   /** Used for a figure the baseline has no tolerance for (should not happen with perf:baseline). */
-  toleranceFallback: 0.25
+  toleranceFallback: 2
 })
 
 export interface FigureNoise {
@@ -32,8 +37,8 @@ export interface FigureNoise {
   median: number
   min: number
   max: number
-  /** Largest relative deviation from the median on the bad side (a drop for throughput). */
-  worstRelative: number
+  /** Largest factor by which a run was worse than the median (1 when none was worse). */
+  worstFactor: number
   /** (max - min) / median. */
   spreadRelative: number
 }
@@ -47,7 +52,7 @@ export interface Baseline {
   runs: number
   /** Median of the runs, for every measured figure (only ratio keys are compared). */
   figures: Record<string, number>
-  /** Allowed relative move in the bad direction, per ratio key. */
+  /** Allowed factor in the bad direction, per ratio key: 1.6 means "at most 1.6x worse". */
   tolerances: Record<string, number>
   noise: Record<string, FigureNoise>
   method: string
@@ -61,7 +66,7 @@ export interface Comparison {
   better: Better
   baseline?: number
   current?: number
-  /** Relative change in the bad direction: +0.3 means 30 % worse; negative means better. */
+  /** Factor in the bad direction: 2 means twice as bad (half the throughput); below 1 means better. */
   worsening?: number
   tolerance?: number
 }
@@ -77,13 +82,19 @@ function betterOf (key: string): Better {
   return isFigureKey(key) ? figureCatalogue[key].better : 'higher'
 }
 
-/** Relative change in the bad direction for a figure whose good direction is `better`. */
+/** Factor by which `current` is worse than `baseline` for a figure whose good direction is `better`. */
 export function worseningOf (better: Better, baseline: number, current: number): number {
-  return better === 'higher' ? (baseline - current) / baseline : (current - baseline) / baseline
+  if (!(current > 0)) return Number.POSITIVE_INFINITY
+  return better === 'higher' ? baseline / current : current / baseline
 }
 
-function percent (value: number): string {
-  return `${(value * 100).toFixed(1)} %`
+function describeChange (better: Better, factor: number): string {
+  if (factor >= 1) {
+    return better === 'higher'
+      ? `${factor.toFixed(2)}x worse (a ${((1 - 1 / factor) * 100).toFixed(1)} % drop)`
+      : `${factor.toFixed(2)}x worse (a ${((factor - 1) * 100).toFixed(1)} % rise)`
+  }
+  return `${(1 / factor).toFixed(2)}x better`
 }
 
 /** Compares a run's ratio figures with the baseline. Pure: no I/O. */
@@ -100,7 +111,7 @@ export function compareToBaseline (current: Figures | Record<string, number>, ba
       continue
     }
     const worsening = worseningOf(better, baselineValue, value)
-    const status: ComparisonStatus = worsening > tolerance ? 'regressed' : worsening < -tolerance ? 'improved' : 'ok'
+    const status: ComparisonStatus = worsening > tolerance ? 'regressed' : worsening < 1 / tolerance ? 'improved' : 'ok'
     comparisons.push({ key, status, better, baseline: baselineValue, current: value, worsening, tolerance })
   }
   for (const [key, value] of Object.entries(figures)) {
@@ -111,20 +122,20 @@ export function compareToBaseline (current: Figures | Record<string, number>, ba
 
   const order: Record<ComparisonStatus, number> = { regressed: 0, missing: 1, improved: 2, new: 3, ok: 4 }
   comparisons.sort((a, b) => order[a.status] - order[b.status] || a.key.localeCompare(b.key))
+  const figure = (value: number): string => Number(value.toPrecision(4)).toString()
   const lines = comparisons.map((comparison) => {
     const { key, baseline: was, current: now, worsening, tolerance } = comparison
-    const direction = comparison.better === 'higher' ? 'drop' : 'rise'
     switch (comparison.status) {
       case 'regressed':
-        return `FAIL ${key}: ${now!.toFixed(4)} vs baseline ${was!.toFixed(4)}, a ${percent(worsening!)} ${direction} (tolerance ${percent(tolerance!)})`
+        return `FAIL ${key}: ${figure(now!)} vs baseline ${figure(was!)}, ${describeChange(comparison.better, worsening!)}, beyond the tolerance of ${tolerance!.toFixed(2)}x`
       case 'missing':
-        return `FAIL ${key}: not measured in this run (baseline ${was!.toFixed(4)}); its scenario failed or was skipped`
+        return `FAIL ${key}: not measured in this run (baseline ${figure(was!)}); its scenario failed or was skipped`
       case 'improved':
-        return `ok   ${key}: ${now!.toFixed(4)} vs baseline ${was!.toFixed(4)}, ${percent(-worsening!)} better than baseline (run npm run perf:baseline to adopt)`
+        return `ok   ${key}: ${figure(now!)} vs baseline ${figure(was!)}, ${describeChange(comparison.better, worsening!)} (run npm run perf:baseline to adopt)`
       case 'new':
-        return `new  ${key}: ${now!.toFixed(4)}, not in the baseline yet (run npm run perf:baseline to add it)`
+        return `new  ${key}: ${figure(now!)}, not in the baseline yet (run npm run perf:baseline to add it)`
       case 'ok':
-        return `ok   ${key}: ${now!.toFixed(4)} vs baseline ${was!.toFixed(4)} (${worsening! >= 0 ? `${percent(worsening!)} ${direction}` : `${percent(-worsening!)} better`}, tolerance ${percent(tolerance!)})`
+        return `ok   ${key}: ${figure(now!)} vs baseline ${figure(was!)}, ${describeChange(comparison.better, worsening!)}, tolerance ${tolerance!.toFixed(2)}x`
     }
     return ''
   })
@@ -154,13 +165,13 @@ export function noiseOf (key: string, values: readonly number[]): FigureNoise {
   const min = Math.min(...values)
   const max = Math.max(...values)
   const better = betterOf(key)
-  const worstRelative = Math.max(0, ...values.map((value) => worseningOf(better, middle, value)))
-  return { runs: values.length, median: middle, min, max, worstRelative, spreadRelative: middle !== 0 ? (max - min) / middle : 0 }
+  const worstFactor = Math.max(1, ...values.map((value) => (middle > 0 ? worseningOf(better, middle, value) : 1)))
+  return { runs: values.length, median: middle, min, max, worstFactor, spreadRelative: middle !== 0 ? (max - min) / middle : 0 }
 }
 
-/** Tolerance from noise: floor, margin x worst deviation, rounded up to a multiple of 5 %. */
+/** Tolerance factor from noise: worst factor raised to the margin, at least the floor, rounded up to 0.05. */
 export function toleranceFromNoise (noise: FigureNoise, settings = regressionDefaults): number {
-  const raw = Math.max(settings.toleranceFloor, settings.noiseMargin * noise.worstRelative)
+  const raw = Math.max(settings.toleranceFloor, noise.worstFactor ** settings.noiseMargin)
   return Math.ceil(raw * 20 - 1e-9) / 20
 }
 
@@ -188,7 +199,7 @@ export function buildBaseline (runs: ReadonlyArray<Record<string, number>>, cont
     figures,
     tolerances,
     noise,
-    method: `median of ${runs.length} quick runs; tolerance = max(${regressionDefaults.toleranceFloor}, ${regressionDefaults.noiseMargin} x worst relative deviation from the median on the bad side), rounded up to 5 %; a failure is confirmed by a second run (better of the two)`
+    method: `median of ${runs.length} quick runs; tolerance factor = max(${regressionDefaults.toleranceFloor}, (worst factor by which a run was worse than the median) ^ ${regressionDefaults.noiseMargin}), rounded up to 0.05; a failure is confirmed by a second run (better of the two)`
   }
 }
 
@@ -210,7 +221,7 @@ export function parseBaseline (text: string, source: string): Baseline {
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new SluiceError('SLUICE_INVALID_OPTION', `${source}: figure ${key} = ${String(value)} is not a positive number`)
   }
   for (const [key, value] of Object.entries(candidate.tolerances)) {
-    if (typeof value !== 'number' || !(value > 0 && value < 10)) throw new SluiceError('SLUICE_INVALID_OPTION', `${source}: tolerance ${key} = ${String(value)} is out of range`)
+    if (typeof value !== 'number' || !(value >= 1 && value < 1000)) throw new SluiceError('SLUICE_INVALID_OPTION', `${source}: tolerance ${key} = ${String(value)} is out of range`)
   }
   return candidate as Baseline
 }

@@ -41,7 +41,7 @@ describe('perf-regression check', () => {
     expect(report.passed).toBe(false)
     const failures = report.lines.filter((line) => line.startsWith('FAIL'))
     expect(failures).toHaveLength(1)
-    expect(failures[0]).toMatch(/^FAIL append_ratio_raw: 0\.4000 vs baseline 0\.8000, a 50\.0 % drop \(tolerance 10\.0 %\)$/)
+    expect(failures[0]).toBe('FAIL append_ratio_raw: 0.4 vs baseline 0.8, 2.00x worse (a 50.0 % drop), beyond the tolerance of 1.10x')
   })
 
   test('the ratio cancels a machine that is slower as a whole', () => {
@@ -76,20 +76,33 @@ describe('perf-regression check', () => {
       .toEqual({ append_ratio_raw: 0.7, e2e_all_p99_ratio_raw: 2 })
   })
 
-  test('tolerance comes from the noise: floor, margin on the worst deviation, 5 % steps', () => {
-    expect(toleranceFromNoise(noiseOf('append_ratio_raw', [1, 1, 1]))).toBe(0.1)
-    // Worst drop from the median 1.0 is 20 % -> 1.5 x 20 % = 30 %.
-    expect(toleranceFromNoise(noiseOf('append_ratio_raw', [1, 0.8, 1.1]))).toBeCloseTo(0.3)
-    // 1.5 x 13 % = 19.5 % -> rounded up to 20 %.
-    expect(toleranceFromNoise(noiseOf('append_ratio_raw', [1, 0.87, 1.05]))).toBeCloseTo(0.2)
-    expect(baseline.tolerances.append_ratio_raw).toBe(0.1)
+  test('tolerance comes from the noise: floor, worst factor to the margin power, 0.05 steps', () => {
+    expect(toleranceFromNoise(noiseOf('append_ratio_raw', [1, 1, 1]))).toBe(1.1)
+    // Worst run 0.5 against a median of 1.0: 2x worse -> 2 ^ 1.5 = 2.83 -> 2.85.
+    expect(toleranceFromNoise(noiseOf('append_ratio_raw', [1, 0.5, 1.1]))).toBeCloseTo(2.85)
+    // Latency: worst run 1.3 against a median of 1.0 -> 1.3 ^ 1.5 = 1.48 -> 1.5.
+    expect(toleranceFromNoise(noiseOf('e2e_all_p99_ratio_raw', [1, 1.3, 0.9]))).toBeCloseTo(1.5)
+    // Runs better than the median do not widen the tolerance.
+    expect(noiseOf('append_ratio_raw', [1, 1, 3]).worstFactor).toBe(1)
+    expect(baseline.tolerances.append_ratio_raw).toBe(1.1)
     expect(baseline.tolerances.raw_write_mb_s).toBeUndefined()
+  })
+
+  test('a tolerance above 2x still fails a large enough drop (a percentage could not)', () => {
+    const noisy = baselineOf([run(4000), run(1000), run(4100), run(3900), run(4050)])
+    // Worst run 4x below the median: tolerance 4 ^ 1.5 = 8x.
+    expect(noisy.tolerances.append_ratio_raw).toBe(8)
+    expect(compareToBaseline(run(800), noisy).passed).toBe(true)
+    const report = compareToBaseline(run(400), noisy)
+    expect(report.passed).toBe(false)
+    expect(report.lines[0]).toMatch(/^FAIL append_ratio_raw: .* 10\.00x worse \(a 90\.0 % drop\), beyond the tolerance of 8\.00x$/)
   })
 
   test('bad baselines and bad benchmark output are typed errors', () => {
     expect(() => parseBaseline('not json', 'baseline.json')).toThrow(expect.objectContaining({ code: 'SLUICE_INVALID_OPTION' }))
     expect(() => parseBaseline('{"format":2}', 'baseline.json')).toThrow(/not a format-1 baseline/)
     expect(() => parseBaseline(JSON.stringify({ ...baseline, figures: { append_ratio_raw: -1 } }), 'b')).toThrow(/not a positive number/)
+    expect(() => parseBaseline(JSON.stringify({ ...baseline, tolerances: { append_ratio_raw: 0.5 } }), 'b')).toThrow(/out of range/)
     expect(parseBaseline(JSON.stringify(baseline), 'b').figures.append_ratio_raw).toBeCloseTo(0.8)
     expect(() => parseJsonLine('table\nno json')).toThrow(/no JSON line/)
     expect(() => parseJsonLine('{"a": "x"}')).toThrow(/not a finite number/)
