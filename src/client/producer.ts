@@ -220,7 +220,7 @@ export class Producer {
     if (bytes + 61 > maxMessageBytes) {
       throw new SluiceError('MESSAGE_TOO_LARGE', `message 0 of ${bytes} bytes exceeds max.message.bytes ${maxMessageBytes} of topic ${topic.name}`)
     }
-    if (this.bufferedBytes + bytes > this.options.bufferMemory && this.bufferedBytes > 0) return undefined
+    if (this.bufferWaiters.length > 0 || (this.bufferedBytes + bytes > this.options.bufferMemory && this.bufferedBytes > 0)) return undefined
     const partition = this.partitionFor(topic, message, key, value, bytes)
     this.bufferedBytes += bytes
     const sender = this.senderFor(topic.name, partition)
@@ -698,7 +698,9 @@ export class Producer {
   // ---- buffer memory --------------------------------------------------------------------
 
   private async reserve (bytes: number): Promise<void> {
-    if (this.bufferedBytes + bytes <= this.options.bufferMemory || this.bufferedBytes === 0) {
+    // First come, first served (Kafka's BufferPool): a send never overtakes one already waiting,
+    // which would also reorder records of one partition.
+    if (this.bufferWaiters.length === 0 && (this.bufferedBytes + bytes <= this.options.bufferMemory || this.bufferedBytes === 0)) {
       this.bufferedBytes += bytes
       return
     }

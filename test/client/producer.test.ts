@@ -227,6 +227,32 @@ describe('Producer', () => {
     await producer.close()
   })
 
+  test('sends waiting for buffer.memory keep their order: a small send does not overtake a waiting large one', async () => {
+    const target = await openEngine()
+    await target.createTopic('t')
+    const stalled: Array<() => void> = []
+    interceptAppends(target, async (_call, real) => {
+      await new Promise<void>((resolve) => { stalled.push(resolve) })
+      return await real()
+    })
+    const producer = new Producer(target, { bufferMemory: 1024, maxBlockMs: 5000 })
+    const first = producer.send({ topic: 't', messages: [{ value: 'A'.repeat(600) }] })
+    await tick()
+    const large = producer.send({ topic: 't', messages: [{ value: 'B'.repeat(600) }] })
+    await tick()
+    const small = producer.send({ topic: 't', messages: [{ value: 'C' }] })
+    await tick()
+    // Release appends as they arrive until all three calls are done.
+    let done = false
+    void Promise.all([first, large, small]).finally(() => { done = true })
+    while (!done) {
+      stalled.shift()?.()
+      await new Promise((resolve) => setTimeout(resolve, 1))
+    }
+    expect((await stored(target, 't', 0)).map((record) => record.value[0])).toEqual(['A', 'B', 'C'])
+    await producer.close()
+  })
+
   test('sendBulk failing with SLUICE_BUFFER_FULL midway leaves no unhandled rejection behind', async () => {
     const target = await openEngine()
     await target.createTopic('t', { configs: { 'max.message.bytes': '2000' } })
