@@ -71,6 +71,7 @@ export class LogManager {
   private readonly clock: () => number
   private readonly logsByKey = new Map<string, PartitionLog>()
   private readonly opening = new Map<string, Promise<PartitionLog>>()
+  private readonly scheduledFlushes = new Set<PartitionLog>()
   private checkpointTimer: NodeJS.Timeout | undefined
   private flushTimer: NodeJS.Timeout | undefined
   private checkpointRunning: Promise<void> | undefined
@@ -228,8 +229,13 @@ export class LogManager {
 
   private flushDue (): void {
     const now = this.clock()
+    const limit = this.options.openConcurrency ?? logManagerDefaults.openConcurrency
+    // Bounded: at most `limit` scheduled flushes in flight; the rest wait for a later tick.
     for (const log of this.logsByKey.values()) {
-      if (log.hasUnflushedData && now - log.lastFlushTime >= log.config.flushMs) void log.flush().catch(() => {})
+      if (this.scheduledFlushes.size >= limit) break
+      if (this.scheduledFlushes.has(log) || !log.hasUnflushedData || now - log.lastFlushTime < log.config.flushMs) continue
+      this.scheduledFlushes.add(log)
+      void log.flush().catch(() => {}).finally(() => this.scheduledFlushes.delete(log))
     }
   }
 
