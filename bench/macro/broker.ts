@@ -10,11 +10,15 @@
  * linger, one append and one woken long poll, well under a millisecond at the median.
  *
  * Each function opens its own engine and broker in `dataDir` and closes both; sizes are
- * parameters so the quick profile stays short.
+ * parameters so the quick profile stays short. The kafkajs throughput clients run on a worker
+ * thread, so client and broker each have a core as they would in two processes; the latency
+ * run keeps both in one thread (its rate is far below either's capacity).
  */
 import { spawn } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Worker } from 'node:worker_threads'
 import { connect } from 'node:net'
 import { Kafka, logLevel, Partitioners, type ISocketFactory } from 'kafkajs'
 import { Engine } from '../../src/engine/engine.js'
@@ -73,35 +77,90 @@ function totalHighWatermark (engine: Engine, partitions: number): number {
 }
 
 /**
- * kafkajs produce of `count` 100-byte records in sends of `sendSize`, `inFlight` sends at a
- * time, acks=1, over `partitions` partitions.
+ * The kafkajs producer loop, as source for a worker thread: the client gets its own core as it
+ * would in its own process, and the broker keeps the main thread. CommonJS, because kafkajs is.
+ */
+const producerWorkerSource = `
+const { parentPort, workerData } = require('node:worker_threads')
+const { createRequire } = require('node:module')
+const { connect } = require('node:net')
+const { Kafka, logLevel, Partitioners } = createRequire(workerData.base)('kafkajs')
+const socketFactory = ({ host, port, onConnect }) => { const s = connect({ host, port }, onConnect); s.setNoDelay(true); s.setKeepAlive(true, 60000); return s }
+;(async () => {
+  const { port, topic, count, partitions, sendSize, inFlight, valueBytes } = workerData
+  const kafka = new Kafka({ clientId: 'bench', brokers: ['127.0.0.1:' + port], logLevel: logLevel.NOTHING, socketFactory })
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false })
+  await producer.connect()
+  const value = Buffer.alloc(valueBytes, 97)
+  const messagesFor = Array.from({ length: partitions }, (_, partition) => Array.from({ length: sendSize }, () => ({ value, partition })))
+  const sends = Math.ceil(count / sendSize)
+  let next = 0
+  const started = process.hrtime.bigint()
+  const lane = async () => { while (next < sends) { const messages = messagesFor[next % partitions]; next++; await producer.send({ topic, acks: 1, messages }) } }
+  await Promise.all(Array.from({ length: inFlight }, lane))
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9
+  await producer.disconnect()
+  parentPort.postMessage({ count: sends * sendSize, seconds })
+})().catch((error) => { parentPort.postMessage({ error: String(error && error.stack || error) }) })
+`
+
+/**
+ * kafkajs produce of `count` 100-byte records in sends of `sendSize` (one partition per send,
+ * rotating), `inFlight` sends at a time, acks=1, the client on its own worker thread.
  */
 export async function kafkajsProduce (options: { dataDir: string, count: number, partitions?: number, sendSize?: number, inFlight?: number }): Promise<Rate> {
-  const { dataDir, count, partitions = 4, sendSize = 2000, inFlight = 4 } = options
+  const { dataDir, count, partitions = 4, sendSize = 1000, inFlight = 8 } = options
   return await withBroker(dataDir, partitions, async (broker, engine) => {
-    const producer = kafkaFor(broker).producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false })
-    await producer.connect()
-    const value = Buffer.alloc(VALUE_BYTES, 97)
-    const messages = Array.from({ length: sendSize }, (_, index) => ({ value, partition: index % partitions }))
-    const sends = Math.ceil(count / sendSize)
-    const started = process.hrtime.bigint()
-    let next = 0
-    const lane = async (): Promise<void> => {
-      // Bounded: each lane takes sends until `sends` are issued.
-      while (next < sends) {
-        next++
-        await producer.send({ topic: TOPIC, acks: 1, messages })
-      }
-    }
-    await Promise.all(Array.from({ length: inFlight }, lane))
-    const rate = rateOf(sends * sendSize, started)
-    await producer.disconnect()
-    if (totalHighWatermark(engine, partitions) !== sends * sendSize) throw new Error('broker produce bench: records missing')
-    return rate
+    const result = await runClientThread(producerWorkerSource, { port: broker.port, topic: TOPIC, count, partitions, sendSize, inFlight, valueBytes: VALUE_BYTES })
+    if (totalHighWatermark(engine, partitions) !== result.count) throw new Error('broker produce bench: records missing')
+    return { count: result.count, seconds: result.seconds, msgsPerSecond: result.count / result.seconds, mbPerSecond: result.count * VALUE_BYTES / result.seconds / 1e6 }
   })
 }
 
-/** kafkajs consumer (eachBatch) reading `count` records written beforehand by the engine. */
+/** The kafkajs consumer loop (eachBatch) for a worker thread; see `producerWorkerSource`. */
+const consumerWorkerSource = `
+const { parentPort, workerData } = require('node:worker_threads')
+const { createRequire } = require('node:module')
+const { connect } = require('node:net')
+const { Kafka, logLevel } = createRequire(workerData.base)('kafkajs')
+const socketFactory = ({ host, port, onConnect }) => { const s = connect({ host, port }, onConnect); s.setNoDelay(true); s.setKeepAlive(true, 60000); return s }
+;(async () => {
+  const { port, topic, total } = workerData
+  const kafka = new Kafka({ clientId: 'bench', brokers: ['127.0.0.1:' + port], logLevel: logLevel.NOTHING, socketFactory })
+  const consumer = kafka.consumer({ groupId: 'bench-fetch', maxBytesPerPartition: 8 * 1024 * 1024, maxBytes: 32 * 1024 * 1024, maxWaitTimeInMs: 100 })
+  await consumer.connect()
+  await consumer.subscribe({ topic, fromBeginning: true })
+  let received = 0
+  let done
+  const finished = new Promise((resolve) => { done = resolve })
+  const started = process.hrtime.bigint()
+  await consumer.run({ autoCommit: false, eachBatch: async ({ batch }) => { received += batch.messages.length; if (received >= total) done() } })
+  await finished
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9
+  await consumer.disconnect()
+  parentPort.postMessage({ count: received, seconds })
+})().catch((error) => { parentPort.postMessage({ error: String(error && error.stack || error) }) })
+`
+
+/** Runs a worker-thread client and returns what it posts. */
+async function runClientThread (source: string, workerData: Record<string, unknown>): Promise<{ count: number, seconds: number }> {
+  const worker = new Worker(source, { eval: true, workerData: { base: fileURLToPath(import.meta.url), ...workerData } })
+  try {
+    const result = await new Promise<{ count: number, seconds: number, error?: string }>((resolve, reject) => {
+      worker.once('message', resolve)
+      worker.once('error', reject)
+    })
+    if (result.error !== undefined) throw new Error(`kafkajs client thread failed: ${result.error}`)
+    return result
+  } finally {
+    await worker.terminate()
+  }
+}
+
+/**
+ * kafkajs consumer (eachBatch, its own worker thread) reading `count` records written
+ * beforehand by the engine in batches of 1000.
+ */
 export async function kafkajsFetch (options: { dataDir: string, count: number, partitions?: number }): Promise<Rate> {
   const { dataDir, count, partitions = 4 } = options
   return await withBroker(dataDir, partitions, async (broker, engine) => {
@@ -112,24 +171,9 @@ export async function kafkajsFetch (options: { dataDir: string, count: number, p
       await engine.append(TOPIC, partition, batch)
     }
     const total = totalHighWatermark(engine, partitions)
-    const consumer = kafkaFor(broker).consumer({ groupId: 'bench-fetch', maxBytesPerPartition: 8 * 1024 * 1024, maxBytes: 32 * 1024 * 1024, maxWaitTimeInMs: 100 })
-    await consumer.connect()
-    await consumer.subscribe({ topic: TOPIC, fromBeginning: true })
-    let received = 0
-    let done!: () => void
-    const finished = new Promise<void>((resolve) => { done = resolve })
-    const started = process.hrtime.bigint()
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch: fetched }) => {
-        received += fetched.messages.length
-        if (received >= total) done()
-      }
-    })
-    await finished
-    const rate = rateOf(received, started)
-    await consumer.disconnect()
-    return rate
+    const result = await runClientThread(consumerWorkerSource, { port: broker.port, topic: TOPIC, total })
+    if (result.count !== total) throw new Error(`broker fetch bench: ${result.count} of ${total} records`)
+    return { count: result.count, seconds: result.seconds, msgsPerSecond: result.count / result.seconds, mbPerSecond: result.count * VALUE_BYTES / result.seconds / 1e6 }
   })
 }
 
