@@ -59,10 +59,11 @@
  * replay has seen those batches.
  *
  * Snapshots are taken when the active segment rolls (as Kafka does), every SNAPSHOT_INTERVAL_MS
- * while the log moves, and on close; the newest two are kept. Open loads the newest valid snapshot at or below the log end offset (corrupt
- * ones and those past the end, left by a truncating recovery, are deleted) and replays the
- * batch headers from its offset to the high watermark, so after an unclean shutdown replay
- * covers at most what was appended since the last roll or the last minute.
+ * while the log moves, and on close; the newest two are kept. Open loads the newest valid
+ * snapshot at or below the log end offset (corrupt ones and those past the end, left by a
+ * truncating recovery, are deleted) and replays the batch headers from its offset to the high
+ * watermark, so after an unclean shutdown replay covers at most what was appended since the
+ * last roll or the last minute.
  *
  * Concurrency: single-threaded; one manager per open partition log, used by Engine.append only.
  */
@@ -342,7 +343,7 @@ export class ProducerStateManager {
     if (!this.release(reservation)) return
     // Offsets handed out again: the log took back acknowledged batches (a failed fdatasync
     // under the 'interval' or 'never' policy), so the state forgets them too.
-    if (offsets.baseOffset <= this.committedOffsetMax) this.truncateTail(offsets.baseOffset)
+    if (offsets.baseOffset <= this.committedOffsetMax && this.overlapsCommitted(offsets.baseOffset, offsets.lastOffset)) this.truncateTail(offsets.baseOffset)
     const now = this.clock()
     this.apply(reservation.producerId, reservation.epoch, {
       firstSeq: reservation.firstSeq,
@@ -444,6 +445,16 @@ export class ProducerStateManager {
     }
   }
 
+  /** True when a committed batch claims an offset in [baseOffset, lastOffset] (rare path: a full scan). */
+  private overlapsCommitted (baseOffset: number, lastOffset: number): boolean {
+    for (const slot of this.producers.values()) {
+      for (const batch of slot.committed?.batches ?? []) {
+        if (batch.lastOffset >= baseOffset && batch.baseOffset <= lastOffset) return true
+      }
+    }
+    return false
+  }
+
   /**
    * Forgets batches at or past `offset` (the log was truncated there); a producer left with no
    * batch becomes unknown, as after Kafka's truncation below all of its batches.
@@ -539,12 +550,12 @@ export class ProducerStateManager {
     let loaded = -1
     for (const offset of offsets) {
       const path = `${log.directory}/${snapshotFileName(offset)}`
-      if (offset > log.logEndOffset || loaded >= 0) {
-        // Past the end (recovery truncated the log) or older than the one loaded and beyond
-        // the two kept: only the first kind must go; older valid ones stay as fallbacks.
-        if (offset > log.logEndOffset) await unlinkQuietly(fs, path)
+      if (offset > log.logEndOffset) {
+        // Describes batches recovery truncated away: it must never be loaded.
+        await unlinkQuietly(fs, path)
         continue
       }
+      if (loaded >= 0) continue // an older one, kept as a fallback
       let entries: ProducerStateEntry[]
       try {
         entries = decodeSnapshot(await fs.readFile(path), path)

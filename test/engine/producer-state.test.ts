@@ -144,6 +144,23 @@ describe('ProducerStateManager checks (Kafka 4.2 order)', () => {
     expect(h.state.entry(2)).toBeUndefined()
   })
 
+  test('a commit on offsets another batch holds means the log was truncated; commits merely out of order do not', () => {
+    const state = new ProducerStateManager()
+    const first = state.reserve(header(1, 0, 0))
+    const second = state.reserve(header(2, 0, 0))
+    first.stagedBase = 0
+    second.stagedBase = 1
+    state.commit(second, { baseOffset: 1, lastOffset: 1 })
+    state.commit(first, { baseOffset: 0, lastOffset: 0 })
+    expect(state.entries().map((entry) => entry.batches[0]!.lastOffset)).toEqual([0, 1])
+    // Producer 3 is given offset 1 again: the log lost producer 2's batch there.
+    const third = state.reserve(header(3, 0, 0))
+    third.stagedBase = 1
+    state.commit(third, { baseOffset: 1, lastOffset: 1 })
+    expect(state.entry(2)).toBeUndefined()
+    expect(state.entries().map((entry) => entry.producerId)).toEqual([1, 3])
+  })
+
   test('producers whose batches all fell below the log start offset are forgotten', () => {
     const h = harness()
     h.append(header(1, 0, 0, 10))
