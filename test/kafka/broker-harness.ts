@@ -6,17 +6,20 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CompressionCodecs, CompressionTypes, Kafka, logLevel, type KafkaConfig } from 'kafkajs'
+import kafkajs, { type KafkaConfig } from 'kafkajs'
 import { Engine, type EngineOptions } from '../../src/engine/engine.js'
 import { compress, decompress, type CompressionCodec } from '../../src/io/compression.js'
 import { startBroker, type Broker, type BrokerOptions } from '../../src/kafka/server.js'
+
+// kafkajs is CommonJS: its codec registry is reached through the default export under plain Node ESM too.
+const { CompressionCodecs, CompressionTypes, Kafka, logLevel } = kafkajs
 
 export interface BrokerHarness {
   engine: Engine
   broker: Broker
   dataDir: string
   address: string
-  kafka: (config?: Partial<KafkaConfig>) => Kafka
+  kafka: (config?: Partial<KafkaConfig>) => InstanceType<typeof Kafka>
   /** Closes the broker, then the engine, then removes the directory. */
   close: () => Promise<void>
 }
