@@ -89,7 +89,8 @@ export class BrokerConnection {
       broker,
       clientHost: `/${socket.remoteAddress ?? 'unknown'}`,
       signal: this.abort.signal,
-      maxRequestBytes: settings.maxRequestBytes
+      maxRequestBytes: settings.maxRequestBytes,
+      closeConnection: (reason: string) => { this.reject(reason) }
     }
     socket.setNoDelay(true)
     socket.setTimeout(settings.idleTimeoutMs)

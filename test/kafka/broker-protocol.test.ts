@@ -94,6 +94,9 @@ describe('broker protocol semantics', () => {
     expect(response.correlationId).toBe(loud.correlationId)
     expect(response.body.responses[0]!.partitionResponses[0]).toMatchObject({ errorCode: 0, baseOffset: 2, logAppendTimeMs: -1, logStartOffset: 0 })
     expect(await client.until(2, 200)).toBe('timeout')
+    // A failed acks=0 request cannot be answered: the connection is closed instead.
+    client.send(produceRequest('no-such-topic', 0, batch(['lost']), 0).frame)
+    expect(await client.until(2, 5000)).toBe('closed')
     client.destroy()
   })
 

@@ -36,6 +36,11 @@ export interface RequestContext {
   readonly signal: AbortSignal
   /** Socket request limit, for handlers that size answers. */
   readonly maxRequestBytes: number
+  /**
+   * Closes this connection once the current request is done (Kafka's way of telling an acks=0
+   * producer, which reads no response, that its request failed).
+   */
+  readonly closeConnection: (reason: string) => void
 }
 
 /** A handler for one API; `null` means "send no response". */

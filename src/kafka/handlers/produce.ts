@@ -15,7 +15,8 @@
  *
  * The appends of one request are started synchronously in request order, so two pipelined
  * requests for one partition keep their order; they then complete concurrently. acks=0 gets no
- * response (`null`), as in Kafka.
+ * response (`null`), as in Kafka; when any partition of an acks=0 request failed the connection
+ * is closed instead, the only signal such a producer receives (Kafka does the same).
  */
 import { BatchAttribute, BatchOffset, LOG_OVERHEAD, RECORD_BATCH_OVERHEAD } from '../../io/record-batch-header.js'
 import { produceApi, type ProduceResponse } from '../apis/produce.js'
@@ -74,6 +75,10 @@ export const produceHandler = defineHandler(produceApi, async (context, request)
   for (let topicIndex = 0; topicIndex < topicData.length; topicIndex++) {
     responses.push({ name: topicData[topicIndex]!.name, partitionResponses: await Promise.all(pending[topicIndex]!) })
   }
-  if (acks === 0) return null
+  if (acks === 0) {
+    const failedPartition = responses.some((topic) => topic.partitionResponses.some((partition) => partition.errorCode !== 0))
+    if (failedPartition) context.closeConnection('a Produce request with acks=0 failed')
+    return null
+  }
   return { responses, throttleTimeMs: 0 }
 })
