@@ -122,11 +122,11 @@ describe('idempotent appends through the engine', () => {
   })
 
   test('an idle producer expires after producerIdExpirationMs and may then resume at any sequence', async () => {
-    const engine = await open({ producerIdExpirationMs: 50 })
+    const engine = await open({ producerIdExpirationMs: 500 })
     await engine.createTopic('t')
     await engine.append('t', 0, batch({ producerId: 4, sequence: 0, values: ['a'] }))
     await expect(engine.append('t', 0, batch({ producerId: 4, sequence: 9, values: ['b'] }))).rejects.toMatchObject({ code: 'OUT_OF_ORDER_SEQUENCE_NUMBER' })
-    await new Promise((resolve) => setTimeout(resolve, 80))
+    await new Promise((resolve) => setTimeout(resolve, 600))
     await engine.append('t', 0, batch({ producerId: 4, sequence: 9, values: ['b'] }))
     expect(await storedValues(engine, 't')).toEqual(['a', 'b'])
     await engine.close()
