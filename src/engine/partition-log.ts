@@ -604,6 +604,7 @@ export class PartitionLog {
     if (this.closed) throw new SluiceError('SLUICE_CLOSED', `log ${this.layout.directory} is closed`)
     if (!Number.isSafeInteger(offset)) throw new SluiceError('OFFSET_OUT_OF_RANGE', `offset ${String(offset)} is not an integer`)
     const maxBytes = options.maxBytes ?? 1024 * 1024
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) throw new SluiceError('SLUICE_INVALID_OPTION', `maxBytes must be an integer >= 0, got ${String(maxBytes)}`)
     const empty = (): ReadResult => ({ records: new Uint8Array(0), highWatermark: this.visible.offset, logStartOffset: this.logStart })
     if (offset < this.logStart || offset > this.logEndOffset) {
       throw new SluiceError('OFFSET_OUT_OF_RANGE', `offset ${offset} is outside [${this.logStart}, ${this.logEndOffset}] of ${this.layout.directory}`)

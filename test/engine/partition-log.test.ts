@@ -171,6 +171,9 @@ describe('PartitionLog', () => {
     await expectCode(log.read(5), 'OFFSET_OUT_OF_RANGE')
     await expectCode(log.read(-1), 'OFFSET_OUT_OF_RANGE')
     expect((await log.read(1)).records.byteLength).toBe(0)
+    await expectCode(log.read(0, { maxBytes: Number.NaN }), 'SLUICE_INVALID_OPTION')
+    // maxBytes 0 still returns the one batch that holds the offset.
+    expect(splitBatches((await log.read(0, { maxBytes: 0 })).records).length).toBe(1)
     expect(log.logEndOffset).toBe(1)
     expect((await readAll(log)).length).toBe(1)
   })
