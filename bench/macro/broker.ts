@@ -19,10 +19,13 @@ import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import { connect } from 'node:net'
+import { connect, type Socket } from 'node:net'
 import { Kafka, logLevel, Partitioners, type ISocketFactory } from 'kafkajs'
 import { Engine } from '../../src/engine/engine.js'
-import { encodeRecordBatchColumns } from '../../src/io/record-batch-encoder.js'
+import { encodeRecordBatch, encodeRecordBatchColumns } from '../../src/io/record-batch-encoder.js'
+import { batchesIn } from '../../src/io/record-batch-view.js'
+import { fetchApi, produceApi } from '../../src/kafka/apis/index.js'
+import { decodeResponse, encodeRequest } from '../../src/kafka/protocol/frame.js'
 import { startBroker, type Broker } from '../../src/kafka/server.js'
 import { LatencyRecorder, type LatencySummary } from './latency.js'
 import type { Figures } from './figures.js'
@@ -252,6 +255,100 @@ export async function kafkajsEndToEnd (options: { dataDir: string, rate: number,
   })
 }
 
+/** Reads size-prefixed frames from a socket and hands each payload to `onFrame`. */
+function onFrames (socket: Socket, onFrame: (payload: Buffer) => void): void {
+  let pending: Buffer = Buffer.alloc(0)
+  socket.on('data', (chunk: Buffer) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
+    // Bounded by the bytes received.
+    while (pending.length >= 4 && pending.length >= 4 + pending.readInt32BE(0)) {
+      const size = pending.readInt32BE(0)
+      onFrame(pending.subarray(4, 4 + size))
+      pending = pending.subarray(4 + size)
+    }
+  })
+}
+
+async function openSocket (port: number): Promise<Socket> {
+  const socket = connect({ host: '127.0.0.1', port })
+  socket.setNoDelay(true)
+  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
+  return socket
+}
+
+/**
+ * End-to-end latency through the broker alone: a minimal client built on Sluice's own protocol
+ * codecs produces `rate` records/s (requests of `perRequest` records, acks=1, Produce v9) on one
+ * connection while another long-polls Fetch v12 (max_wait 500 ms, min_bytes 1); each record
+ * carries its send time. No client library cost: this is what the broker adds.
+ */
+export async function protocolEndToEnd (options: { dataDir: string, rate: number, seconds: number, perRequest?: number }): Promise<LatencySummary | undefined> {
+  const { dataDir, rate, seconds, perRequest = 20 } = options
+  return await withBroker(dataDir, 1, async (broker) => {
+    const recorder = new LatencyRecorder()
+    const producer = await openSocket(broker.port)
+    const consumer = await openSocket(broker.port)
+    producer.on('data', () => {})
+    let offset = 0
+    let stopping = false
+    let correlationId = 0
+    const sendFetch = (): void => {
+      const frame = encodeRequest(fetchApi, {
+        apiVersion: 12, correlationId: correlationId++, clientId: 'bench',
+        body: { replicaId: -1, maxWaitMs: 500, minBytes: 1, maxBytes: 1 << 20, topics: [{ topic: TOPIC, partitions: [{ partition: 0, fetchOffset: offset, partitionMaxBytes: 1 << 20 }] }] }
+      })
+      consumer.cork()
+      for (const chunk of frame) consumer.write(chunk)
+      consumer.uncork()
+    }
+    const drained = new Promise<void>((resolve) => {
+      onFrames(consumer, (payload) => {
+        const now = process.hrtime.bigint()
+        const response = decodeResponse(fetchApi, 12, payload)
+        const records = response.body.responses[0]?.partitions[0]?.records
+        if (records !== null && records !== undefined) {
+          for (const batch of batchesIn(records)) {
+            for (const record of batch) recorder.recordNanoseconds(now - Buffer.from(record.value!.buffer, record.value!.byteOffset, record.value!.byteLength).readBigInt64BE(0))
+            offset = batch.nextOffset
+          }
+        }
+        if (stopping) resolve()
+        else sendFetch()
+      })
+    })
+    sendFetch()
+    const intervalNs = BigInt(Math.round(perRequest / rate * 1e9))
+    const requests = Math.floor(rate * seconds / perRequest)
+    let due = process.hrtime.bigint()
+    for (let index = 0; index < requests; index++) {
+      // Bounded by `due`: sleep, then yield, until the request is due.
+      for (let left = due - process.hrtime.bigint(); left > 0n; left = due - process.hrtime.bigint()) {
+        if (left > 1_500_000n) await new Promise((resolve) => setTimeout(resolve, 1))
+        else await new Promise((resolve) => setImmediate(resolve))
+      }
+      const records = Array.from({ length: perRequest }, () => {
+        const value = Buffer.alloc(VALUE_BYTES)
+        value.writeBigInt64BE(process.hrtime.bigint(), 0)
+        return { value }
+      })
+      const frame = encodeRequest(produceApi, {
+        apiVersion: 9, correlationId: index, clientId: 'bench',
+        body: { transactionalId: null, acks: 1, timeoutMs: 5000, topicData: [{ name: TOPIC, partitionData: [{ index: 0, records: encodeRecordBatch({ records }) }] }] }
+      })
+      producer.cork()
+      for (const chunk of frame) producer.write(chunk)
+      producer.uncork()
+      due += intervalNs
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    stopping = true
+    await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, 1000))])
+    producer.destroy()
+    consumer.destroy()
+    return recorder.summary()
+  })
+}
+
 function sizes (context: ScenarioContext): { produce: number, fetch: number, kcat: number, e2eSeconds: number } {
   return context.profile.quick
     ? { produce: 200_000, fetch: 1_000_000, kcat: 1_000_000, e2eSeconds: 3 }
@@ -290,6 +387,11 @@ async function runBrokerThroughput (context: ScenarioContext): Promise<ScenarioR
   const kcat = await kcatProduce({ dataDir: await context.makeDataDirectory(), count: size.kcat })
   if (kcat !== undefined) {
     rows.push({ scenario: 'broker', label: 'kcat (librdkafka) produce, 100 B, acks 1', kind: 'engine', recordBytes: VALUE_BYTES, msgsPerSecond: kcat.msgsPerSecond, mbPerSecond: kcat.mbPerSecond, note: 'includes kcat start-up' })
+  }
+  context.progress('broker: protocol-level end-to-end latency at 20 k msgs/s')
+  const brokerLatency = await protocolEndToEnd({ dataDir: await context.makeDataDirectory(), rate: 20_000, seconds: size.e2eSeconds })
+  if (brokerLatency !== undefined) {
+    rows.push({ scenario: 'broker', label: 'broker end-to-end at 20 k msgs/s (codec client)', kind: 'engine', recordBytes: VALUE_BYTES, latency: brokerLatency, latencyOf: 'produce to fetched' })
   }
   context.progress('broker: kafkajs end-to-end latency at 20 k msgs/s')
   const latency = await kafkajsEndToEnd({ dataDir: await context.makeDataDirectory(), rate: 20_000, seconds: size.e2eSeconds })
