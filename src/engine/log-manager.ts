@@ -24,6 +24,7 @@ import { SluiceError } from '../core/errors.js'
 import { nodeFileSystem, writeFileAtomic } from '../io/file-system.js'
 import type { FileSystem } from '../io/file-system.js'
 import { FileCache } from './file-cache.js'
+import { SegmentIndexCache } from './index-cache.js'
 import { DataLayout, parsePartitionDirectoryName } from './layout.js'
 import { PartitionLog } from './partition-log.js'
 import type { FlushPolicy, PartitionLogConfig } from './partition-log.js'
@@ -45,6 +46,8 @@ export interface LogManagerOptions {
   flushCheckIntervalMs?: number
   /** Logs opened concurrently at start. @defaultValue 16 */
   openConcurrency?: number
+  /** Old segments whose index mirrors stay loaded, across all logs. @defaultValue 1000 */
+  maxLoadedSegmentIndexes?: number
   clock?: () => number
 }
 
@@ -53,16 +56,18 @@ export const logManagerDefaults = Object.freeze({
   maxOpenFiles: 1000,
   checkpointIntervalMs: 60_000,
   flushCheckIntervalMs: 100,
-  openConcurrency: 16
+  openConcurrency: 16,
+  maxLoadedSegmentIndexes: 1000
 })
 
-const optionKeys = new Set(['directory', 'fs', 'flush', 'logConfig', 'maxOpenFiles', 'checkpointIntervalMs', 'flushCheckIntervalMs', 'openConcurrency', 'clock'])
+const optionKeys = new Set(['directory', 'fs', 'flush', 'logConfig', 'maxOpenFiles', 'checkpointIntervalMs', 'flushCheckIntervalMs', 'openConcurrency', 'maxLoadedSegmentIndexes', 'clock'])
 
 function key (topic: string, partition: number): string { return `${topic}\u0000${partition}` }
 
 export class LogManager {
   readonly layout: DataLayout
   readonly files: FileCache
+  readonly indexCache: SegmentIndexCache
   readonly flushPolicy: FlushPolicy
   /** Whether the previous shutdown was clean (no rescan was needed). */
   wasCleanShutdown = false
@@ -86,10 +91,13 @@ export class LogManager {
     }
     const maxOpenFiles = options.maxOpenFiles ?? logManagerDefaults.maxOpenFiles
     if (!Number.isInteger(maxOpenFiles) || maxOpenFiles < 4) throw new SluiceError('SLUICE_INVALID_OPTION', 'maxOpenFiles must be an integer >= 4')
+    const maxLoaded = options.maxLoadedSegmentIndexes ?? logManagerDefaults.maxLoadedSegmentIndexes
+    if (!Number.isInteger(maxLoaded) || maxLoaded < 0) throw new SluiceError('SLUICE_INVALID_OPTION', 'maxLoadedSegmentIndexes must be an integer >= 0')
     this.options = options
     this.fs = options.fs ?? nodeFileSystem
     this.layout = new DataLayout(options.directory.replace(/\/+$/, ''))
     this.files = new FileCache(this.fs, maxOpenFiles)
+    this.indexCache = new SegmentIndexCache(options.maxLoadedSegmentIndexes ?? logManagerDefaults.maxLoadedSegmentIndexes)
     this.flushPolicy = options.flush ?? logManagerDefaults.flush
     this.clock = options.clock ?? Date.now
   }
@@ -154,7 +162,8 @@ export class LogManager {
       layout: this.layout.partition(topic, partition),
       files: this.files,
       flush: this.flushPolicy,
-      clock: this.clock
+      clock: this.clock,
+      indexCache: this.indexCache
     }
     const config = this.configFor(topic)
     if (config !== undefined) options.config = config

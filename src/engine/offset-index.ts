@@ -112,6 +112,13 @@ export class OffsetIndex {
 
   clear (): void { this.count = 0 }
 
+  /** Drops every entry and gives the mirror's memory back (a small buffer remains). */
+  release (): void {
+    this.count = 0
+    this.memory = new Uint8Array(new SharedArrayBuffer(Math.min(INITIAL_CAPACITY_ENTRIES, this.maxEntries) * OFFSET_INDEX_ENTRY_BYTES))
+    this.view = new DataView(this.memory.buffer)
+  }
+
   /** The encoded entries [fromEntry, entries) as a view of the mirror (for writing to the file). */
   bytes (fromEntry = 0): Uint8Array {
     return this.memory.subarray(fromEntry * OFFSET_INDEX_ENTRY_BYTES, this.count * OFFSET_INDEX_ENTRY_BYTES)

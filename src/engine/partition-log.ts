@@ -49,6 +49,7 @@ import { crc32c } from '../io/crc32c.js'
 import { BatchAttribute, BatchOffset, CURRENT_MAGIC, LOG_OVERHEAD, RECORD_BATCH_OVERHEAD } from '../io/record-batch-header.js'
 import { batchBaseOffset, batchLastOffset, batchMaxTimestamp, batchSize, dataViewOf, readInt64 } from './batch-scan.js'
 import type { FileCache } from './file-cache.js'
+import { SegmentIndexCache } from './index-cache.js'
 import { CLEANED_SUFFIX, DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, SWAP_SUFFIX, TIME_INDEX_SUFFIX, parseSegmentFileName } from './layout.js'
 import type { PartitionLayout } from './layout.js'
 import { Segment } from './segment.js'
@@ -134,6 +135,8 @@ export interface PartitionLogOptions {
   tailRetainBytes?: number
   /** Appended but unwritten bytes beyond which appends fail with SLUICE_BUFFER_FULL. @defaultValue 64 MiB */
   stagedBytesMax?: number
+  /** Bounds loaded index mirrors of old segments, shared by an engine's logs. @defaultValue a cache of 16 for this log */
+  indexCache?: SegmentIndexCache
 }
 
 export interface AppendResult {
@@ -207,6 +210,7 @@ export class PartitionLog {
   private readonly clock: () => number
   private readonly tailRetainBytes: number
   private readonly stagedBytesMax: number
+  private readonly indexCache: SegmentIndexCache
   private segments: Segment[] = []
   private logStart = 0
   /** Visible end of the log: offsets below are acknowledged; `position` is in the active segment. */
@@ -235,6 +239,7 @@ export class PartitionLog {
     this.clock = options.clock ?? Date.now
     this.tailRetainBytes = options.tailRetainBytes ?? 4 * 1024 * 1024
     this.stagedBytesMax = options.stagedBytesMax ?? 64 * 1024 * 1024
+    this.indexCache = options.indexCache ?? new SegmentIndexCache(16)
     this.lastFlushMs = this.clock()
   }
 
@@ -574,6 +579,7 @@ export class PartitionLog {
       throw error
     }
     this.segments.push(segment)
+    this.indexCache.touch(old)
     this.writtenState = segment.state()
     this.flushedState = segment.state()
     this.visible = { offset: segment.baseOffset, position: 0 }
@@ -616,6 +622,7 @@ export class PartitionLog {
         const segment = this.segments[index]!
         const end = segment === this.active ? this.visible.position : segment.size
         const located = await segment.locate(offset, end, maxBytes, options.buffer)
+        if (segment !== this.active) this.indexCache.touch(segment)
         if (located === undefined) continue
         const records = located.fromTail
           ? wholeBatches(located.bytes, maxBytes)
@@ -686,6 +693,7 @@ export class PartitionLog {
       const end = segment === this.active ? this.visible.position : segment.size
       if (end === 0) continue
       await segment.ensureIndexes()
+      if (segment !== this.active) this.indexCache.touch(segment)
       const last = segment.timeIndex.lastEntry()
       const largest = Math.max(segment.maxTimestamp, last?.timestamp ?? -1)
       if (segment !== this.active && largest < timestamp) continue
@@ -793,12 +801,14 @@ export class PartitionLog {
     this.logStart = Math.max(this.logStart, this.segments[detachable]!.baseOffset)
     this.segments = this.segments.slice(detachable)
     for (const segment of removed) {
+      this.indexCache.forget(segment)
       for (const path of [segment.logFile, segment.offsetIndexFile, segment.timeIndexFile]) await this.files.forget(path)
     }
     return removed
   }
 
   private async deleteSegmentFiles (segment: Segment): Promise<void> {
+    this.indexCache.forget(segment)
     const fs = this.files.fs
     for (const path of [segment.logFile, segment.offsetIndexFile, segment.timeIndexFile]) {
       await this.files.forget(path)

@@ -433,6 +433,14 @@ export class Segment {
     return undefined
   }
 
+  /** Frees the index mirrors of an old (sealed) segment; the next lookup loads them again. */
+  unloadIndexes (): void {
+    if (!this.indexesLoaded || this.indexesPreallocated || this.tail.length > 0) return
+    this.offsetIndex.release()
+    this.timeIndex.release()
+    this.indexesLoaded = false
+  }
+
   /** Loads index files of an old segment on first use; rebuilds from the log when they are invalid. */
   async ensureIndexes (): Promise<void> {
     if (this.indexesLoaded) return

@@ -96,6 +96,13 @@ export class TimeIndex {
 
   clear (): void { this.count = 0 }
 
+  /** Drops every entry and gives the mirror's memory back (a small buffer remains). */
+  release (): void {
+    this.count = 0
+    this.memory = new Uint8Array(new SharedArrayBuffer(Math.min(INITIAL_CAPACITY_ENTRIES, this.maxEntries) * TIME_INDEX_ENTRY_BYTES))
+    this.view = new DataView(this.memory.buffer)
+  }
+
   bytes (fromEntry = 0): Uint8Array {
     return this.memory.subarray(fromEntry * TIME_INDEX_ENTRY_BYTES, this.count * TIME_INDEX_ENTRY_BYTES)
   }

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, test } from 'vitest'
 import { isSluiceError } from '../../src/core/errors.js'
 import { FileCache } from '../../src/engine/file-cache.js'
+import { SegmentIndexCache } from '../../src/engine/index-cache.js'
 import { DataLayout } from '../../src/engine/layout.js'
 import { PartitionLog } from '../../src/engine/partition-log.js'
 import type { FlushPolicy, PartitionLogConfig } from '../../src/engine/partition-log.js'
@@ -29,6 +30,7 @@ interface OpenOptions {
   flush?: FlushPolicy
   config?: Partial<PartitionLogConfig>
   recoveryPoint?: number
+  indexCache?: SegmentIndexCache
 }
 
 async function openLog (options: OpenOptions): Promise<{ log: PartitionLog, files: FileCache }> {
@@ -40,6 +42,7 @@ async function openLog (options: OpenOptions): Promise<{ log: PartitionLog, file
     config: { segmentIndexBytes: 4096, ...options.config }
   }
   if (options.recoveryPoint !== undefined) logOptions.recoveryPoint = options.recoveryPoint
+  if (options.indexCache !== undefined) logOptions.indexCache = options.indexCache
   const log = await PartitionLog.open(logOptions)
   cleanups.push(async () => { await log.close().catch(() => {}); await files.closeAll() })
   return { log, files }
@@ -137,6 +140,28 @@ describe('PartitionLog', () => {
     expect(await readAll(reopened.log)).toEqual(written)
     const next = await reopened.log.append(makeSizedBatch(1, 10))
     expect(next.baseOffset).toBe(240)
+  })
+
+  test('index mirrors of old segments stay within the index cache bound and reload on demand', async () => {
+    const directory = await temporaryDirectory()
+    const config = { segmentBytes: 1024, indexIntervalBytes: 100 }
+    const indexCache = new SegmentIndexCache(2)
+    const { log, files } = await openLog({ directory, config, indexCache })
+    const written: Buffer[] = []
+    for (let index = 0; index < 60; index++) {
+      const batch = makeSizedBatch(1, 150, index)
+      written.push(withBaseOffset(batch, (await log.append(batch)).baseOffset))
+    }
+    await log.close()
+    await files.closeAll()
+    const reopened = await openLog({ directory, config, indexCache })
+    expect(reopened.log.segmentList().length).toBeGreaterThan(5)
+    for (let pass = 0; pass < 2; pass++) {
+      expect(await readAll(reopened.log)).toEqual(written)
+      const loaded = reopened.log.segmentList().filter((segment) => segment.indexesLoaded && segment !== reopened.log.activeSegment)
+      expect(loaded.length).toBeLessThanOrEqual(2)
+      expect(indexCache.size).toBeLessThanOrEqual(2)
+    }
   })
 
   test('offsetForTimestamp finds the first record at or after a timestamp', async () => {
