@@ -336,6 +336,96 @@ export async function manyPartitions (options: { directory: string, partitions: 
   }
 }
 
+/**
+ * The measurement behind the write path's thread layout (partition-log.ts): the same writes
+ * from SharedArrayBuffer chunks issued (a) as libuv threadpool requests from the main thread,
+ * the engine's choice, and (b) by a dedicated worker thread doing synchronous writes and
+ * fdatasyncs, driven by postMessage. Two patterns: 1 MiB writes ('interval'), and groups of
+ * 16 x 11 KB writes each followed by an fdatasync ('always'). Figures: MB/s and event-loop
+ * utilisation (the share of wall time the main thread was busy).
+ */
+export async function writePathThreadChoice (options: StorageBenchOptions): Promise<Record<string, number>> {
+  const directory = fresh(options.directory)
+  const { Worker } = await import('node:worker_threads')
+  const { open } = await import('node:fs/promises')
+  const { performance } = await import('node:perf_hooks')
+  const chunk = new Uint8Array(new SharedArrayBuffer(MIB)).fill(7)
+  const workerSource = `
+    const { parentPort } = require('node:worker_threads')
+    const fs = require('node:fs')
+    let fd = -1
+    parentPort.on('message', (m) => {
+      if (m.open) { fd = fs.openSync(m.open, 'w'); parentPort.postMessage(0); return }
+      if (m.close) { fs.closeSync(fd); parentPort.postMessage(0); return }
+      const view = new Uint8Array(m.buffer, 0, m.length)
+      let done = 0
+      while (done < m.length) done += fs.writeSync(fd, view, done, m.length - done, m.position + done)
+      if (m.sync) fs.fdatasyncSync(fd)
+      parentPort.postMessage(done)
+    })`
+  const worker = new Worker(workerSource, { eval: true })
+  const call = async (message: object): Promise<void> => {
+    await new Promise<void>((resolve) => { worker.once('message', () => { resolve() }); worker.postMessage(message) })
+  }
+  const measure = async (run: () => Promise<number>): Promise<{ mbPerSecond: number, utilisation: number }> => {
+    const before = performance.eventLoopUtilization()
+    const start = process.hrtime.bigint()
+    const bytes = await run()
+    const elapsed = seconds(start)
+    const utilisation = performance.eventLoopUtilization(before).utilization
+    return { mbPerSecond: bytes / 1e6 / elapsed, utilisation }
+  }
+  const groupBytes = 11 * 1024
+  const groups = Math.max(1, Math.floor(options.bytes / 64 / (16 * groupBytes)))
+  const libuvFlat = await measure(async () => {
+    const file = await open(join(directory, 'libuv.bin'), 'w')
+    let position = 0
+    while (position < options.bytes) position += (await file.writev([chunk], position)).bytesWritten
+    await file.close()
+    return position
+  })
+  const workerFlat = await measure(async () => {
+    await call({ open: join(directory, 'worker.bin') })
+    let position = 0
+    while (position < options.bytes) { await call({ buffer: chunk.buffer, length: MIB, position, sync: false }); position += MIB }
+    await call({ close: true })
+    return position
+  })
+  const libuvGroups = await measure(async () => {
+    const file = await open(join(directory, 'libuv-sync.bin'), 'w')
+    let position = 0
+    for (let group = 0; group < groups; group++) {
+      await file.writev([chunk.subarray(0, 16 * groupBytes)], position)
+      position += 16 * groupBytes
+      await file.datasync()
+    }
+    await file.close()
+    return position
+  })
+  const workerGroups = await measure(async () => {
+    await call({ open: join(directory, 'worker-sync.bin') })
+    let position = 0
+    for (let group = 0; group < groups; group++) {
+      await call({ buffer: chunk.buffer, length: 16 * groupBytes, position, sync: true })
+      position += 16 * groupBytes
+    }
+    await call({ close: true })
+    return position
+  })
+  await worker.terminate()
+  fresh(directory)
+  return {
+    write_libuv_mb_s: libuvFlat.mbPerSecond,
+    write_libuv_loop_utilisation: libuvFlat.utilisation,
+    write_worker_mb_s: workerFlat.mbPerSecond,
+    write_worker_loop_utilisation: workerFlat.utilisation,
+    write_sync_groups_libuv_mb_s: libuvGroups.mbPerSecond,
+    write_sync_groups_libuv_loop_utilisation: libuvGroups.utilisation,
+    write_sync_groups_worker_mb_s: workerGroups.mbPerSecond,
+    write_sync_groups_worker_loop_utilisation: workerGroups.utilisation
+  }
+}
+
 /** Runs every figure at a size: `quick` for CI smoke, full otherwise. */
 export async function runAll (options: { directory: string, quick: boolean }): Promise<Record<string, number>> {
   const bytes = options.quick ? 32 * MIB : 1024 * MIB
@@ -346,7 +436,8 @@ export async function runAll (options: { directory: string, quick: boolean }): P
     ...await eventLoopDelayWhileAppending({ directory: options.directory, bytes }),
     ...await sequentialRead({ directory: options.directory, bytes }),
     ...await recovery({ directory: options.directory, bytes }),
-    ...await manyPartitions({ directory: options.directory, partitions })
+    ...await manyPartitions({ directory: options.directory, partitions }),
+    ...await writePathThreadChoice({ directory: options.directory, bytes })
   }
 }
 
@@ -365,6 +456,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   await pick('read', async () => await sequentialRead({ directory, bytes }))
   await pick('recovery', async () => await recovery({ directory, bytes }))
   await pick('many', async () => await manyPartitions({ directory, partitions: quick ? 500 : 10_000 }))
+  await pick('threads', async () => await writePathThreadChoice({ directory, bytes }))
   rmSync(directory, { recursive: true, force: true })
   console.log(JSON.stringify(figures, null, 2))
 }
