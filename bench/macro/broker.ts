@@ -112,7 +112,7 @@ const socketFactory = ({ host, port, onConnect }) => { const s = connect({ host,
  * rotating), `inFlight` sends at a time, acks=1, the client on its own worker thread.
  */
 export async function kafkajsProduce (options: { dataDir: string, count: number, partitions?: number, sendSize?: number, inFlight?: number }): Promise<Rate> {
-  const { dataDir, count, partitions = 4, sendSize = 1000, inFlight = 8 } = options
+  const { dataDir, count, partitions = 4, sendSize = 500, inFlight = 16 } = options
   return await withBroker(dataDir, partitions, async (broker, engine) => {
     const result = await runClientThread(producerWorkerSource, { port: broker.port, topic: TOPIC, count, partitions, sendSize, inFlight, valueBytes: VALUE_BYTES })
     if (totalHighWatermark(engine, partitions) !== result.count) throw new Error('broker produce bench: records missing')

@@ -6,15 +6,23 @@
  * Kafka's `socket.request.max.bytes` does). A frame wholly inside one socket chunk is a view of
  * that chunk; a frame split across chunks is assembled into one buffer of exactly its size.
  *
- * Order: requests are handled strictly one after another, as Kafka does by muting the channel
- * while a request is in flight, so responses leave in request order, pipelined Produce requests
- * reach the log in order, and a long-poll Fetch simply delays what follows it. Produce with
+ * Order: responses leave strictly in request order. Requests are handled one after another,
+ * as Kafka does by muting the channel while a request is in flight, with one exception:
+ * consecutive Produce requests are pipelined (up to PRODUCE_PIPELINE_MAX in flight). That is
+ * safe because the Produce handler issues all its appends synchronously when it starts, and
+ * the log stages appends in call order, so batches reach each partition in request order; and
+ * it matters because an append resolves only once its bytes were handed to the OS, so a
+ * pipelining client (kafkajs, librdkafka) would otherwise pay one write latency per request.
+ * Any other request waits until everything before it has completed, so a Fetch after a
+ * Produce sees its records, and a long-poll Fetch simply delays what follows it. Produce with
  * acks=0 is handled but not answered.
  *
  * Back-pressure (every queue bounded):
- *   socket --data--> frames queue (<= queuedRequestsMax frames) --handler--> socket.write
+ *   socket --data--> frames queue (<= queuedRequestsMax frames) --handlers--> in-flight slots
+ *   (<= PRODUCE_PIPELINE_MAX) --in order--> socket.write
  *   - reading pauses while the queue is full or the socket's write buffer exceeds
- *     `writeBufferBytesMax`, and resumes once both drain;
+ *     `writeBufferBytesMax`, and resumes once both drain; no request starts while the write
+ *     buffer is over that bound;
  *   - a response is written with cork/uncork so its header and the stored batch views leave in
  *     one writev without copying the records.
  *
@@ -54,6 +62,22 @@ export interface ConnectionSettings {
 const UNKNOWN_SERVER_ERROR = -1
 const UNSUPPORTED_VERSION = 35
 
+/**
+ * Produce requests of one connection in flight at once. Matches the usual client windows
+ * (librdkafka's idempotent limit is 5, kafkajs's default is unbounded) while bounding the
+ * bytes staged per connection to a few requests.
+ */
+export const PRODUCE_PIPELINE_MAX = 16
+
+/** What to do once a request has been handled, applied in request order. */
+type Outcome = { kind: 'write', chunks: Buffer[] } | { kind: 'none' } | { kind: 'close', reason: string }
+
+/** One started request: its outcome arrives when its handler completes. */
+interface Slot {
+  apiKey: number
+  outcome: Outcome | undefined
+}
+
 /** A response body carrying only a top-level error, when the API's response has such a field. */
 function topLevelErrorBody (api: ApiSchema<any, any>, apiVersion: number, code: number): Record<string, number> | undefined {
   const field = api.response.find((candidate) => candidate.name === 'errorCode')
@@ -70,8 +94,9 @@ export class BrokerConnection {
   private sizeFill = 0
   private frame: Buffer | null = null
   private frameFill = 0
-  private processing = false
-  private current: Promise<void> = Promise.resolve()
+  /** Started requests whose responses have not been written yet, in request order. */
+  private readonly inflight: Slot[] = []
+  private idleWaiters: Array<() => void> = []
   private closing = false
   private paused = false
   private resolveClosed!: () => void
@@ -95,21 +120,22 @@ export class BrokerConnection {
     socket.setNoDelay(true)
     socket.setTimeout(settings.idleTimeoutMs)
     socket.on('data', (chunk: Buffer) => { this.onData(chunk) })
-    socket.on('drain', () => { this.maybeResume() })
+    socket.on('drain', () => { this.maybeResume(); this.pump() })
     socket.on('timeout', () => {
-      if (!this.processing && this.queue.length === 0 && this.frame === null) socket.destroy()
+      if (this.inflight.length === 0 && this.queue.length === 0 && this.frame === null) socket.destroy()
     })
     socket.on('error', () => { /* 'close' follows; a client reset is not the broker's error */ })
     socket.on('close', () => {
       this.abort.abort()
       this.queue.length = 0
+      this.notifyIdle()
       this.resolveClosed()
     })
   }
 
   /** Requests received and not yet answered (handled or waiting). */
   get pendingRequests (): number {
-    return this.queue.length + (this.processing ? 1 : 0)
+    return this.queue.length + this.inflight.length
   }
 
   private onData (chunk: Buffer): void {
@@ -160,7 +186,7 @@ export class BrokerConnection {
       this.paused = true
       this.socket.pause()
     }
-    if (!this.processing) this.current = this.processQueue()
+    this.pump()
   }
 
   private maybeResume (): void {
@@ -171,84 +197,109 @@ export class BrokerConnection {
     this.socket.resume()
   }
 
-  private async processQueue (): Promise<void> {
-    this.processing = true
-    try {
-      // Bounded by the queue, which is bounded by queuedRequestsMax plus one chunk's frames.
-      while (this.queue.length > 0 && !this.socket.destroyed) {
-        const payload = this.queue.shift()!
-        await this.handle(payload)
-        if (this.socket.writableLength > this.settings.writeBufferBytesMax && !this.socket.destroyed) {
-          if (!this.paused) {
-            this.paused = true
-            this.socket.pause()
-          }
-          await new Promise<void>((resolve) => {
-            const done = (): void => { this.socket.off('drain', done); this.socket.off('close', done); resolve() }
-            this.socket.on('drain', done)
-            this.socket.on('close', done)
-          })
+  /** Starts queued requests while the ordering rules and the write buffer allow. */
+  private pump (): void {
+    // Bounded by the queue: every round starts one request or stops.
+    while (this.queue.length > 0 && !this.socket.destroyed) {
+      if (this.socket.writableLength > this.settings.writeBufferBytesMax) {
+        if (!this.paused) {
+          this.paused = true
+          this.socket.pause()
         }
-        this.maybeResume()
+        return
       }
-    } finally {
-      this.processing = false
+      const next = this.queue[0]!
+      const apiKey = next.length >= 2 ? next.readInt16BE(0) : -1
+      if (this.inflight.length > 0) {
+        const pipelined = apiKey === ApiKey.Produce && this.inflight.length < PRODUCE_PIPELINE_MAX &&
+          this.inflight.every((slot) => slot.apiKey === ApiKey.Produce)
+        if (!pipelined) return
+      }
+      this.queue.shift()
+      this.start(next, apiKey)
+      this.maybeResume()
     }
+    if (this.inflight.length === 0 && this.queue.length === 0) this.notifyIdle()
   }
 
-  private async handle (payload: Buffer): Promise<void> {
+  /** Decodes and starts one request; its outcome is applied in order by `settle`. */
+  private start (payload: Buffer, apiKey: number): void {
+    const slot: Slot = { apiKey, outcome: undefined }
+    this.inflight.push(slot)
     let request: KafkaRequest
     try {
       request = decodeRequest(payload)
     } catch (error) {
-      this.answerUndecodable(error)
+      slot.outcome = this.undecodableOutcome(error)
+      queueMicrotask(() => { this.settle() })
       return
     }
     const entry = handlerFor(request.apiKey)
     if (entry === undefined || entry.api !== request.api) {
       const body = topLevelErrorBody(request.api, request.apiVersion, UNSUPPORTED_VERSION)
-      if (body === undefined) this.reject(`${request.api.name} is not served by this broker`)
-      else this.respond(request, body)
+      slot.outcome = body === undefined ? { kind: 'close', reason: `${request.api.name} is not served by this broker` } : this.responseOutcome(request, body)
+      // Settled from a microtask, never recursively: a chunk may hold thousands of frames.
+      queueMicrotask(() => { this.settle() })
       return
     }
-    let body: unknown
+    let handled: Promise<unknown>
     try {
-      body = await entry.handle(this.context, request)
+      handled = entry.handle(this.context, request)
     } catch (error) {
-      if (handlerErrorChannel.hasSubscribers) handlerErrorChannel.publish({ what: request.api.name, error })
-      body = topLevelErrorBody(request.api, request.apiVersion, UNKNOWN_SERVER_ERROR)
-      if (body === undefined) {
-        this.reject(`${request.api.name} v${request.apiVersion} failed: ${(error as Error)?.message ?? String(error)}`)
+      handled = Promise.reject(error)
+    }
+    handled.then(
+      (body) => { slot.outcome = body === null ? { kind: 'none' } : this.responseOutcome(request, body) },
+      (error: unknown) => {
+        if (handlerErrorChannel.hasSubscribers) handlerErrorChannel.publish({ what: request.api.name, error })
+        const body = topLevelErrorBody(request.api, request.apiVersion, UNKNOWN_SERVER_ERROR)
+        slot.outcome = body === undefined
+          ? { kind: 'close', reason: `${request.api.name} v${request.apiVersion} failed: ${(error as Error)?.message ?? String(error)}` }
+          : this.responseOutcome(request, body)
+      }
+    ).finally(() => { this.settle() })
+  }
+
+  /** Applies finished outcomes from the head, in request order, then starts what may follow. */
+  private settle (): void {
+    // Bounded by the in-flight slots.
+    while (this.inflight.length > 0 && this.inflight[0]!.outcome !== undefined) {
+      const outcome = this.inflight.shift()!.outcome!
+      if (outcome.kind === 'write') this.write(outcome.chunks)
+      else if (outcome.kind === 'close') {
+        this.reject(outcome.reason)
         return
       }
     }
-    if (body === null) return
-    this.respond(request, body)
+    this.pump()
   }
 
-  private respond (request: KafkaRequest, body: unknown): void {
-    let chunks: Buffer[]
+  private responseOutcome (request: KafkaRequest, body: unknown): Outcome {
     try {
-      chunks = encodeResponse(request.api, { apiVersion: request.apiVersion, correlationId: request.correlationId, body: body as never })
+      return { kind: 'write', chunks: encodeResponse(request.api, { apiVersion: request.apiVersion, correlationId: request.correlationId, body: body as never }) }
     } catch (error) {
       if (handlerErrorChannel.hasSubscribers) handlerErrorChannel.publish({ what: `${request.api.name} response`, error })
-      this.reject(`${request.api.name} v${request.apiVersion} response could not be encoded`)
-      return
+      return { kind: 'close', reason: `${request.api.name} v${request.apiVersion} response could not be encoded` }
     }
-    this.write(chunks)
   }
 
-  private answerUndecodable (error: unknown): void {
+  private undecodableOutcome (error: unknown): Outcome {
     if (error instanceof KafkaRequestError && error.apiKey === ApiKey.ApiVersions && error.correlationId !== undefined) {
       // KIP-511: answer in v0, which every client reads, with the list it should choose from.
-      this.write(encodeResponse(apiVersionsApi, {
-        apiVersion: 0,
-        correlationId: error.correlationId,
-        body: { errorCode: error.kafkaCode, apiKeys: advertisedApiVersions() }
-      }))
-      return
+      return {
+        kind: 'write',
+        chunks: encodeResponse(apiVersionsApi, {
+          apiVersion: 0,
+          correlationId: error.correlationId,
+          body: { errorCode: error.kafkaCode, apiKeys: advertisedApiVersions() }
+        })
+      }
     }
-    this.reject(error instanceof Error ? error.message : String(error))
+    return { kind: 'close', reason: error instanceof Error ? error.message : String(error) }
+  }
+
+  private notifyIdle (): void {
+    for (const waiter of this.idleWaiters.splice(0)) waiter()
   }
 
   private write (chunks: Buffer[]): void {
@@ -262,6 +313,7 @@ export class BrokerConnection {
   private reject (reason: string): void {
     if (protocolErrorChannel.hasSubscribers) protocolErrorChannel.publish({ remoteAddress: this.socket.remoteAddress, remotePort: this.socket.remotePort, reason })
     this.queue.length = 0
+    this.inflight.length = 0
     this.frame = null
     this.socket.destroy()
   }
@@ -276,11 +328,16 @@ export class BrokerConnection {
       this.frame = null
       this.socket.pause()
       this.abort.abort()
-      // Bounded: processQueue drains the bounded queue; handlers return promptly once aborted.
-      while ((this.processing || this.queue.length > 0) && !this.socket.destroyed) {
-        if (!this.processing) this.current = this.processQueue()
-        await this.current
+      // Bounded: the queue only shrinks once reading stopped and handlers return promptly once
+      // aborted; a client that stops reading its responses is cut off after closeTimeoutMs.
+      const cutOff = setTimeout(() => this.socket.destroy(), this.settings.closeTimeoutMs)
+      while ((this.inflight.length > 0 || this.queue.length > 0) && !this.socket.destroyed) {
+        await new Promise<void>((resolve) => {
+          this.idleWaiters.push(resolve)
+          this.pump()
+        })
       }
+      clearTimeout(cutOff)
       if (!this.socket.destroyed) this.socket.end()
       const timer = setTimeout(() => this.socket.destroy(), this.settings.closeTimeoutMs)
       await this.closed

@@ -193,6 +193,38 @@ describe('connections', () => {
     client.destroy()
   })
 
+  test('pipelined Produce requests reach the log in request order; a Fetch after them sees them all', async () => {
+    await harness.engine.createTopic('pipelined', { partitions: 2 })
+    const client = await RawClient.open(harness.broker.port)
+    const count = 300
+    const frames: Buffer[] = []
+    const ids: number[] = []
+    for (let index = 0; index < count; index++) {
+      const request = produceRequest('pipelined', index % 2, batch([`p${index}`]), -1)
+      ids.push(request.correlationId)
+      frames.push(...request.frame)
+    }
+    const fetch = fetchRequest([{ topic: 'pipelined', partition: 0, offset: 0 }, { topic: 'pipelined', partition: 1, offset: 0 }])
+    frames.push(...fetch.frame)
+    client.send(Buffer.concat(frames))
+    expect(await client.until(count + 1, 20_000)).toBe('frame')
+    const responses = client.frames.slice(0, count).map((payload) => decodeResponse(produceApi, 9, payload))
+    expect(responses.map((response) => response.correlationId)).toEqual(ids)
+    expect(responses.map((response) => response.body.responses[0]!.partitionResponses[0]!.baseOffset)).toEqual(Array.from({ length: count }, (_, index) => Math.floor(index / 2)))
+    const fetched = decodeResponse(fetchApi, 12, client.frames[count]!)
+    expect(fetched.correlationId).toBe(fetch.correlationId)
+    const partitions = fetched.body.responses[0]!.partitions
+    for (const partition of [0, 1]) {
+      // The Fetch started after every Produce completed: it sees all of them (high watermark),
+      // and what it returns (one read's worth) is the log's order, which is the request order.
+      expect(partitions[partition]!.highWatermark).toBe(count / 2)
+      const got = values(partitions[partition]!.records)
+      expect(got.length).toBeGreaterThan(0)
+      expect(got).toEqual(Array.from({ length: got.length }, (_, index) => `p${index * 2 + partition}`))
+    }
+    client.destroy()
+  })
+
   test('a thousand idle connections stay open while a producer and a consumer work', async () => {
     const idle: RawClient[] = []
     for (let index = 0; index < 1000; index++) idle.push(await RawClient.open(harness.broker.port))

@@ -65,12 +65,15 @@ export function errorCode (name: KafkaErrorName): number {
 /**
  * The Kafka code for anything a handler caught. SluiceErrors carry theirs (SLUICE_* codes map
  * through the error table; SLUICE_CLOSED/ABORTED mean the engine is going away, which a client
- * should treat as a retriable coordinator/leader move rather than a hard failure). Anything
- * else is a bug: published and answered as UNKNOWN_SERVER_ERROR.
+ * should treat as a retriable leader move rather than a hard failure; SLUICE_BUFFER_FULL is
+ * answered REQUEST_TIMED_OUT so clients retry). Anything else is a bug: published and
+ * answered as UNKNOWN_SERVER_ERROR.
  */
 export function kafkaCodeOf (error: unknown, what: string): number {
   if (isSluiceError(error)) {
     if (error.code === 'SLUICE_CLOSED' || error.code === 'SLUICE_ABORTED') return errorCode('NOT_LEADER_OR_FOLLOWER')
+    // The log's unwritten backlog is full: a retriable timeout lets the client back off and retry.
+    if (error.code === 'SLUICE_BUFFER_FULL') return errorCode('REQUEST_TIMED_OUT')
     return error.kafkaCode
   }
   if (handlerErrorChannel.hasSubscribers) handlerErrorChannel.publish({ what, error })
