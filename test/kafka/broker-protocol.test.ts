@@ -277,3 +277,28 @@ describe('graceful shutdown', () => {
     await rm(local.dataDir, { recursive: true, force: true })
   })
 })
+
+describe('startBroker options', () => {
+  test('rejects unknown and out-of-range options, and a port already in use', async () => {
+    const { startBroker } = await import('../../src/kafka/server.js')
+    await expect(startBroker({ engine: harness.engine, port: 0, bogus: 1 } as never)).rejects.toMatchObject({ code: 'SLUICE_INVALID_OPTION' })
+    await expect(startBroker({ engine: harness.engine, port: 70_000 })).rejects.toMatchObject({ code: 'SLUICE_INVALID_OPTION' })
+    await expect(startBroker({ engine: harness.engine, port: 0, maxRequestBytes: 10 })).rejects.toMatchObject({ code: 'SLUICE_INVALID_OPTION' })
+    await expect(startBroker({ engine: harness.engine, port: harness.broker.port })).rejects.toMatchObject({ code: 'SLUICE_INVALID_OPTION' })
+  })
+
+  test('advertises the configured listener in Metadata', async () => {
+    const { startBroker } = await import('../../src/kafka/server.js')
+    const broker = await startBroker({ engine: harness.engine, port: 0, advertisedHost: 'sluice.example', advertisedPort: 19092, nodeId: 3, clusterId: 'test-cluster' })
+    try {
+      const client = await RawClient.open(broker.port)
+      client.send(encodeRequest(metadataApi, { apiVersion: 12, correlationId: 1, clientId: 't', body: { topics: [], allowAutoTopicCreation: false } }))
+      expect(await client.until(1, 5000)).toBe('frame')
+      const body = decodeResponse(metadataApi, 12, client.frames[0]!).body
+      expect(body).toMatchObject({ brokers: [{ nodeId: 3, host: 'sluice.example', port: 19092, rack: null }], clusterId: 'test-cluster', controllerId: 3 })
+      client.destroy()
+    } finally {
+      await broker.close()
+    }
+  })
+})

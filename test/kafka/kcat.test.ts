@@ -61,6 +61,18 @@ describe('kcat against the broker', () => {
     }).join(''))
   })
 
+  test('produces with every codec and with idempotence; every line comes back in order', async () => {
+    const expected: string[] = []
+    for (const codec of ['none', 'gzip', 'snappy', 'lz4', 'zstd']) {
+      const lines = Array.from({ length: 40 }, (_, index) => `${codec} line ${index} ${'q'.repeat(index)}`)
+      expected.push(...lines)
+      const produced = await kcat(['-P', '-t', 'codecs', '-z', codec, '-X', 'enable.idempotence=true'], lines.join('\n') + '\n')
+      expect(produced.code, produced.stderr).toBe(0)
+    }
+    const consumed = await kcat(['-C', '-t', 'codecs', '-o', 'beginning', '-e', '-q', '-f', '%s\n'])
+    expect(consumed.stdout).toBe(expected.map((line) => `${line}\n`).join(''))
+  })
+
   test('consumes as a group member (-G) and commits its progress', async () => {
     await harness.engine.createTopic('grouped', { partitions: 2 })
     const values = Array.from({ length: 60 }, (_, index) => `g${index}`)
