@@ -302,3 +302,30 @@ describe('startBroker options', () => {
     }
   })
 })
+
+describe('admin and SASL on the wire', () => {
+  test('IncrementalAlterConfigs sets, appends to, subtracts from and deletes topic configs', async () => {
+    const { incrementalAlterConfigsApi, saslHandshakeApi } = await import('../../src/kafka/apis/index.js')
+    await harness.engine.createTopic('incremental', { partitions: 1, configs: { 'retention.ms': '1000' } })
+    const client = await RawClient.open(harness.broker.port)
+    const alter = (configs: Array<{ name: string, configOperation: number, value: string | null }>, correlationId: number): void => {
+      client.send(encodeRequest(incrementalAlterConfigsApi, { apiVersion: 1, correlationId, clientId: 't', body: { resources: [{ resourceType: 2, resourceName: 'incremental', configs }], validateOnly: false } }))
+    }
+    alter([{ name: 'segment.ms', configOperation: 0, value: '3600000' }, { name: 'cleanup.policy', configOperation: 2, value: 'compact' }, { name: 'retention.ms', configOperation: 1, value: null }], 1)
+    expect(await client.until(1, 5000)).toBe('frame')
+    expect(decodeResponse(incrementalAlterConfigsApi, 1, client.frames[0]!).body.responses[0]!.errorCode).toBe(0)
+    expect(harness.engine.topics.find('incremental')!.overrides).toEqual({ 'segment.ms': '3600000', 'cleanup.policy': 'compact,delete' })
+    alter([{ name: 'cleanup.policy', configOperation: 3, value: 'delete' }], 2)
+    alter([{ name: 'segment.ms', configOperation: 9, value: '1' }], 3)
+    alter([{ name: 'no.such.config', configOperation: 0, value: '1' }], 4)
+    expect(await client.until(4, 5000)).toBe('frame')
+    const codes = client.frames.slice(1).map((payload) => decodeResponse(incrementalAlterConfigsApi, 1, payload).body.responses[0]!.errorCode)
+    expect(codes).toEqual([0, 42, 40])
+    expect(harness.engine.topics.find('incremental')!.overrides).toEqual({ 'segment.ms': '3600000', 'cleanup.policy': 'compact' })
+
+    client.send(encodeRequest(saslHandshakeApi, { apiVersion: 1, correlationId: 5, clientId: 't', body: { mechanism: 'PLAIN' } }))
+    expect(await client.until(5, 5000)).toBe('frame')
+    expect(decodeResponse(saslHandshakeApi, 1, client.frames[4]!).body).toEqual({ errorCode: 33, mechanisms: [] })
+    client.destroy()
+  })
+})
