@@ -22,8 +22,7 @@
  * run keeps both in one thread (its rate is far below either's capacity).
  */
 import { spawn } from 'node:child_process'
-import { writeFile } from 'node:fs/promises'
-import path from 'node:path'
+import { rm, writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { connect, type Socket } from 'node:net'
@@ -191,9 +190,18 @@ export async function kafkajsFetch (options: { dataDir: string, count: number, p
 /** kcat (librdkafka) producing `count` 100-byte lines from a file. Skipped when kcat is missing. */
 export async function kcatProduce (options: { dataDir: string, count: number, partitions?: number, timeoutMs?: number }): Promise<Rate | undefined> {
   const { dataDir, count, partitions = 4, timeoutMs = 120_000 } = options
-  const file = path.join(dataDir, '..', `kcat-lines-${process.pid}.txt`)
+  const file = `${dataDir}-kcat-lines.txt`
   const line = 'c'.repeat(VALUE_BYTES) + '\n'
   await writeFile(file, line.repeat(count))
+  try {
+    return await kcatProduceFrom(file, { dataDir, count, partitions, timeoutMs })
+  } finally {
+    await rm(file, { force: true })
+  }
+}
+
+async function kcatProduceFrom (file: string, options: { dataDir: string, count: number, partitions: number, timeoutMs: number }): Promise<Rate | undefined> {
+  const { dataDir, count, partitions, timeoutMs } = options
   return await withBroker(dataDir, partitions, async (broker, engine) => {
     const started = process.hrtime.bigint()
     const code = await new Promise<number | null>((resolve) => {
