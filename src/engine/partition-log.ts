@@ -301,7 +301,8 @@ export class PartitionLog {
       await this.blocked
       return await this.appendValidated(batch, view)
     }
-    if (this.closed) throw new SluiceError('SLUICE_CLOSED', `log ${this.layout.directory} is closed`)
+    // Closing began while this append waited: nothing may be written after close's last flush.
+    if (this.closed || this.closePromise !== undefined) throw new SluiceError('SLUICE_CLOSED', `log ${this.layout.directory} is closed`)
     if (this.repair !== undefined) {
       await this.runBlocking(async () => { await this.retryRepair() })
       return await this.appendValidated(batch, view)
@@ -372,6 +373,9 @@ export class PartitionLog {
   private async flushInternal (): Promise<void> {
     const segment = this.active
     if (segment.flushedBytes >= segment.size) return
+    if (this.repair !== undefined) {
+      throw storageError(this.repair.cause, `log ${this.layout.directory} is recovering from a storage error`, this.repair.segment.logFile)
+    }
     await new Promise<Durability>((resolve, reject) => {
       this.flushWaiters.push({ endPosition: segment.size, resolve, reject })
       this.scheduleDrain()
