@@ -4,7 +4,8 @@
  * Framing: `size:int32` + payload. The size is checked against `maxRequestBytes` before any
  * byte of the payload is buffered (a negative or oversize frame closes the connection, as
  * Kafka's `socket.request.max.bytes` does). A frame wholly inside one socket chunk is a view of
- * that chunk; a frame split across chunks is assembled into one buffer of exactly its size.
+ * that chunk; a frame split across chunks is kept as views of them and joined once complete,
+ * so memory follows the bytes received, never the size announced.
  *
  * Order: responses leave strictly in request order. Requests are handled one after another,
  * as Kafka does by muting the channel while a request is in flight, with one exception:
@@ -92,8 +93,8 @@ export class BrokerConnection {
   private readonly queue: Buffer[] = []
   private readonly sizeBytes = Buffer.alloc(FRAME_SIZE_BYTES)
   private sizeFill = 0
-  private frame: Buffer | null = null
-  private frameFill = 0
+  /** The frame being received across chunks: its size and the views received so far. */
+  private frame: { size: number, fill: number, chunks: Buffer[] } | null = null
   /** Started requests whose responses have not been written yet, in request order. */
   private readonly inflight: Slot[] = []
   private idleWaiters: Array<() => void> = []
@@ -122,7 +123,8 @@ export class BrokerConnection {
     socket.on('data', (chunk: Buffer) => { this.onData(chunk) })
     socket.on('drain', () => { this.maybeResume(); this.pump() })
     socket.on('timeout', () => {
-      if (this.inflight.length === 0 && this.queue.length === 0 && this.frame === null) socket.destroy()
+      // A partial frame with no bytes for this long is idle too (a stalled or slow-loris client).
+      if (this.inflight.length === 0 && this.queue.length === 0) socket.destroy()
     })
     socket.on('error', () => { /* 'close' follows; a client reset is not the broker's error */ })
     socket.on('close', () => {
@@ -166,16 +168,17 @@ export class BrokerConnection {
           offset += size
           continue
         }
-        this.frame = Buffer.allocUnsafe(size)
-        this.frameFill = 0
+        // Memory follows the bytes that actually arrived, not the size a client announces.
+        this.frame = { size, fill: 0, chunks: [] }
       }
-      const take = Math.min(this.frame.length - this.frameFill, chunk.length - offset)
-      chunk.copy(this.frame, this.frameFill, offset, offset + take)
-      this.frameFill += take
+      const take = Math.min(this.frame.size - this.frame.fill, chunk.length - offset)
+      this.frame.chunks.push(chunk.subarray(offset, offset + take))
+      this.frame.fill += take
       offset += take
-      if (this.frameFill === this.frame.length) {
-        this.enqueue(this.frame)
+      if (this.frame.fill === this.frame.size) {
+        const { chunks, size } = this.frame
         this.frame = null
+        this.enqueue(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size))
       }
     }
   }

@@ -244,6 +244,12 @@ describe('connections', () => {
     const started = Date.now()
     expect(await client.until(1, 5000)).toBe('closed')
     expect(Date.now() - started).toBeGreaterThanOrEqual(150)
+    // A frame that announces many bytes and stalls is idle too.
+    const stalled = await RawClient.open(local.broker.port)
+    const announce = Buffer.alloc(14)
+    announce.writeInt32BE(50 * 1024 * 1024)
+    stalled.send(announce)
+    expect(await stalled.until(1, 5000)).toBe('closed')
     await local.close()
   })
 })
