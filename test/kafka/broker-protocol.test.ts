@@ -147,6 +147,7 @@ describe('broker protocol semantics', () => {
   })
 
   test('Produce: one batch per partition, unknown partitions, transactional requests rejected', async () => {
+    await harness.engine.createTopic('two-replicas', { partitions: 1, configs: { 'min.insync.replicas': '2' } })
     const client = await RawClient.open(harness.broker.port)
     const two = Buffer.concat([batch(['a']), batch(['b'])])
     const cases = [
@@ -156,12 +157,13 @@ describe('broker protocol semantics', () => {
       produceRequest('semantics', 0, batch(['t'], { isTransactional: true, producerId: 5 })),
       produceRequest('semantics', 0, batch(['t']), 1, 'my-transaction'),
       produceRequest('semantics', 0, batch(['t']), 2),
-      produceRequest('semantics', 0, batch(['x'.repeat(100)]).subarray(0, 100))
+      produceRequest('semantics', 0, batch(['x'.repeat(100)]).subarray(0, 100)),
+      produceRequest('two-replicas', 0, batch(['x']), -1)
     ]
     for (const entry of cases) client.send(entry.frame)
     expect(await client.until(cases.length, 5000)).toBe('frame')
     const codes = client.frames.map((payload) => decodeResponse(produceApi, 9, payload).body.responses[0]!.partitionResponses[0]!.errorCode)
-    expect(codes).toEqual([87, 3, 3, 53, 53, 21, 2])
+    expect(codes).toEqual([87, 3, 3, 53, 53, 21, 2, 19])
     client.send(encodeRequest(initProducerIdApi, { apiVersion: 4, correlationId: 5, clientId: 't', body: { transactionalId: 'tx', transactionTimeoutMs: 60000, producerId: -1, producerEpoch: -1 } }))
     client.send(encodeRequest(initProducerIdApi, { apiVersion: 4, correlationId: 6, clientId: 't', body: { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1, producerEpoch: -1 } }))
     expect(await client.until(cases.length + 2, 5000)).toBe('frame')
