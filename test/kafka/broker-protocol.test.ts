@@ -148,6 +148,9 @@ describe('broker protocol semantics', () => {
 
   test('Produce: one batch per partition, unknown partitions, transactional requests rejected', async () => {
     await harness.engine.createTopic('two-replicas', { partitions: 1, configs: { 'min.insync.replicas': '2' } })
+    // A first commit makes the engine create __consumer_offsets.
+    await harness.engine.groups.commitOffsets({ groupId: 'creates-offsets-topic', generationId: -1, memberId: '', groupInstanceId: null, offsets: [{ topic: 'semantics', partition: 0, offset: 0 }] })
+    expect(harness.engine.topics.find('__consumer_offsets')?.internal).toBe(true)
     const client = await RawClient.open(harness.broker.port)
     const two = Buffer.concat([batch(['a']), batch(['b'])])
     const cases = [
@@ -158,12 +161,13 @@ describe('broker protocol semantics', () => {
       produceRequest('semantics', 0, batch(['t']), 1, 'my-transaction'),
       produceRequest('semantics', 0, batch(['t']), 2),
       produceRequest('semantics', 0, batch(['x'.repeat(100)]).subarray(0, 100)),
-      produceRequest('two-replicas', 0, batch(['x']), -1)
+      produceRequest('two-replicas', 0, batch(['x']), -1),
+      produceRequest('__consumer_offsets', 0, batch(['x']))
     ]
     for (const entry of cases) client.send(entry.frame)
     expect(await client.until(cases.length, 5000)).toBe('frame')
     const codes = client.frames.map((payload) => decodeResponse(produceApi, 9, payload).body.responses[0]!.partitionResponses[0]!.errorCode)
-    expect(codes).toEqual([87, 3, 3, 53, 53, 21, 2, 19])
+    expect(codes).toEqual([87, 3, 3, 53, 53, 21, 2, 19, 17])
     client.send(encodeRequest(initProducerIdApi, { apiVersion: 4, correlationId: 5, clientId: 't', body: { transactionalId: 'tx', transactionTimeoutMs: 60000, producerId: -1, producerEpoch: -1 } }))
     client.send(encodeRequest(initProducerIdApi, { apiVersion: 4, correlationId: 6, clientId: 't', body: { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1, producerEpoch: -1 } }))
     expect(await client.until(cases.length + 2, 5000)).toBe('frame')

@@ -7,6 +7,8 @@
  * - acks must be 0, 1 or -1 (INVALID_REQUIRED_ACKS for the whole request);
  * - the topic and partition must exist (UNKNOWN_TOPIC_OR_PARTITION; Produce never
  *   auto-creates, Metadata does);
+ * - internal topics (`__consumer_offsets`) are written only by the engine itself:
+ *   INVALID_TOPIC_EXCEPTION, as Kafka answers clients;
  * - acks=-1 on a topic with `min.insync.replicas` > 1 is NOT_ENOUGH_REPLICAS: one node holds
  *   the only replica, so the in-sync set can never be that large (Kafka's answer too);
  * - exactly one v2 batch (Kafka's rule since Produce v3): null/short data is CORRUPT_MESSAGE,
@@ -64,6 +66,9 @@ export const produceHandler = defineHandler(produceApi, async (context, request)
       }
       if (exists === undefined || index < 0 || index >= exists.partitionCount) {
         return Promise.resolve(failed(index, errorCode('UNKNOWN_TOPIC_OR_PARTITION'), `unknown partition ${topic.name}-${index}`))
+      }
+      if (exists.internal) {
+        return Promise.resolve(failed(index, errorCode('INVALID_TOPIC_EXCEPTION'), `topic ${topic.name} is internal: only the broker writes it`))
       }
       if (acks === -1 && exists.config.minInsyncReplicas > 1) {
         return Promise.resolve(failed(index, errorCode('NOT_ENOUGH_REPLICAS'), `min.insync.replicas is ${exists.config.minInsyncReplicas} but this node holds the only replica`))
