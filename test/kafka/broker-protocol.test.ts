@@ -338,6 +338,13 @@ describe('admin and SASL on the wire', () => {
     client.send(encodeRequest(saslHandshakeApi, { apiVersion: 1, correlationId: 5, clientId: 't', body: { mechanism: 'PLAIN' } }))
     expect(await client.until(5, 5000)).toBe('frame')
     expect(decodeResponse(saslHandshakeApi, 1, client.frames[4]!).body).toEqual({ errorCode: 33, mechanisms: [] })
+
+    const { deleteRecordsApi } = await import('../../src/kafka/apis/index.js')
+    await harness.engine.groups.commitOffsets({ groupId: 'wire-admin', generationId: -1, memberId: '', groupInstanceId: null, offsets: [{ topic: 'incremental', partition: 0, offset: 0 }] })
+    client.send(encodeRequest(deleteRecordsApi, { apiVersion: 2, correlationId: 6, clientId: 't', body: { topics: [{ name: '__consumer_offsets', partitions: [{ partitionIndex: 0, offset: -1 }] }, { name: 'incremental', partitions: [{ partitionIndex: 0, offset: -1 }, { partitionIndex: 4, offset: 0 }] }], timeoutMs: 1000 } }))
+    expect(await client.until(6, 5000)).toBe('frame')
+    const deleted = decodeResponse(deleteRecordsApi, 2, client.frames[5]!).body.topics
+    expect(deleted.map((topic) => topic.partitions.map((partition) => [partition.errorCode, partition.lowWatermark]))).toEqual([[[17, -1]], [[0, 0], [3, -1]]])
     client.destroy()
   })
 })
