@@ -63,6 +63,8 @@ const rollChannel = channel('sluice:engine:segment:roll')
 /** Zeros written ahead of the data under flush 'always' (see `preallocate`). */
 const PREALLOCATE_BYTES = 4 * 1024 * 1024
 const ZEROS = new Uint8Array(1024 * 1024)
+/** Sequential readers remembered per log (each entry is one reader's next position). */
+const READ_CURSORS_MAX = 32
 const recoveryChannel = channel('sluice:engine:log:recovery')
 
 export type FlushPolicy = 'always' | 'interval' | 'never'
@@ -231,6 +233,9 @@ export class PartitionLog {
   private blocked: Promise<void> | undefined
   private repair: Repair | undefined
   private unflushedMessages = 0
+  /** Next-read positions of sequential readers, by the offset they will ask for. */
+  private readonly readCursors = new Map<number, { segment: Segment, position: number }>()
+  private cursorGeneration = 0
   private lastFlushMs: number
   private closePromise: Promise<void> | undefined
   private closed = false
@@ -516,6 +521,7 @@ export class PartitionLog {
       else this.flushWaiters.push(waiter)
     }
     segment.restore(boundary)
+    this.clearReadCursors()
     this.repair = { segment, size: boundary.size, cause }
     void this.runBlocking(async () => { await this.retryRepair() }).catch(() => {})
   }
@@ -531,6 +537,7 @@ export class PartitionLog {
       await this.drainRunning
       if (this.visible.offset > boundary.nextOffset) this.visible = { offset: boundary.nextOffset, position: boundary.size }
       if (segment.size > boundary.size) segment.restore(boundary)
+      this.clearReadCursors()
       this.writtenState = boundary
       await this.retryRepair()
     }
@@ -629,18 +636,45 @@ export class PartitionLog {
       for (let index = this.segmentIndexFor(offset); index < this.segments.length; index++) {
         const segment = this.segments[index]!
         const end = segment === this.active ? this.visible.position : segment.size
-        const located = await segment.locate(offset, end, maxBytes, options.buffer)
+        const generation = this.cursorGeneration
+        const cursor = this.readCursors.get(offset)
+        const hint = cursor !== undefined && cursor.segment === segment && cursor.position < end ? cursor.position : undefined
+        const located = await segment.locate(offset, end, maxBytes, options.buffer, hint)
         if (segment !== this.active) this.indexCache.touch(segment)
         if (located === undefined) continue
         const records = located.fromTail
           ? wholeBatches(located.bytes, maxBytes)
           : await this.collect(segment, located.position, located.bytes, end, maxBytes, options.buffer)
+        this.rememberCursor(segment, located.position, records, generation)
         return { records, highWatermark: this.visible.offset, logStartOffset: this.logStart }
       }
     } catch (error) {
       throw storageError(error, `read of ${this.layout.directory} at offset ${offset} failed`, this.layout.directory)
     }
     return empty()
+  }
+
+  /**
+   * Remembers where the batch after `records` starts, keyed by its offset, so that the reader's
+   * next read (which asks for exactly that offset) starts there instead of at the index entry.
+   * Bounded (READ_CURSORS_MAX, oldest dropped); cleared whenever positions may change meaning
+   * (rollback, segment deletion or replacement).
+   */
+  private rememberCursor (segment: Segment, position: number, records: Uint8Array, generation: number): void {
+    // A rollback or segment change while this read ran may have moved batches: remember nothing.
+    if (generation !== this.cursorGeneration || records.byteLength < RECORD_BATCH_OVERHEAD) return
+    const view = dataViewOf(records)
+    let at = 0
+    let last = 0
+    while (at + LOG_OVERHEAD <= records.byteLength) { last = at; at += batchSize(view, at) }
+    const nextOffset = batchLastOffset(view, last) + 1
+    if (this.readCursors.size >= READ_CURSORS_MAX) this.readCursors.delete(this.readCursors.keys().next().value as number)
+    this.readCursors.set(nextOffset, { segment, position: position + at })
+  }
+
+  private clearReadCursors (): void {
+    this.readCursors.clear()
+    this.cursorGeneration++
   }
 
   /** Whole batches from `position` (first one always, more while within maxBytes), from `window` or the file. */
@@ -789,6 +823,7 @@ export class PartitionLog {
     await segment.recover(undefined, baseOffset)
     await segment.sealIndexes()
     this.segments.splice(first, replaced.length, segment)
+    this.clearReadCursors()
   }
 
   /** Rolls the active segment when it holds data (retention rolls first when every segment would go, as Kafka does). */
@@ -808,6 +843,7 @@ export class PartitionLog {
     const removed = this.segments.slice(0, detachable)
     this.logStart = Math.max(this.logStart, this.segments[detachable]!.baseOffset)
     this.segments = this.segments.slice(detachable)
+    this.clearReadCursors()
     for (const segment of removed) {
       this.indexCache.forget(segment)
       for (const path of [segment.logFile, segment.offsetIndexFile, segment.timeIndexFile]) await this.files.forget(path)
@@ -817,6 +853,7 @@ export class PartitionLog {
 
   private async deleteSegmentFiles (segment: Segment): Promise<void> {
     this.indexCache.forget(segment)
+    this.clearReadCursors()
     const fs = this.files.fs
     for (const path of [segment.logFile, segment.offsetIndexFile, segment.timeIndexFile]) {
       await this.files.forget(path)

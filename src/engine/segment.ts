@@ -394,9 +394,13 @@ export class Segment {
    * Position of the first batch whose last offset is >= `offset`, scanning from the offset index
    * entry at or below it; `undefined` when no such batch lies before `end`.
    */
-  async locate (offset: number, end: number, windowBytes = LOCATE_READ_BYTES, scratch?: Uint8Array): Promise<{ position: number, bytes: Uint8Array, fromTail: boolean } | undefined> {
+  async locate (
+    offset: number, end: number, windowBytes = LOCATE_READ_BYTES, scratch?: Uint8Array, startPosition?: number
+  ): Promise<{ position: number, bytes: Uint8Array, fromTail: boolean } | undefined> {
     await this.ensureIndexes()
-    let position = this.offsetIndex.lookup(offset).position
+    // A known batch start at or before the target (a sequential reader's cursor) beats the
+    // index: the index entry at or below `offset` is usually the batch before the wanted one.
+    let position = startPosition ?? this.offsetIndex.lookup(offset).position
     // Bounded: each round advances `position` by at least one batch or returns.
     while (position < end) {
       const fromTail = this.tailView(position, end)
