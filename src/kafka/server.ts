@@ -7,6 +7,31 @@
  *
  * Shutdown (`close`, idempotent): stop accepting, let every connection finish the requests it
  * has received (long polls are released at once), flush their responses, end the sockets.
+ *
+ * APIs served (ApiVersions advertises exactly these; every range starts at 0, see registry.ts):
+ *
+ * | API (key)              | versions | notes                                                   |
+ * |------------------------|----------|---------------------------------------------------------|
+ * | Produce (0)            | 0-9      | acks 0/1/-1, idempotent; RecordBatch v2 only            |
+ * | Fetch (1)              | 0-12     | long poll, no fetch sessions (session id 0), no down-conversion |
+ * | ListOffsets (2)        | 0-7      | -1 latest, -2 earliest, -3 max timestamp, timestamps    |
+ * | Metadata (3)           | 0-12     | auto-creation, topic ids                                |
+ * | OffsetCommit (8)       | 0-8      | v0 served as a simple commit                            |
+ * | OffsetFetch (9)        | 0-8      | v8 multi-group, null topics = all                       |
+ * | FindCoordinator (10)   | 0-4      | groups and transactional ids -> this node               |
+ * | JoinGroup (11), Heartbeat (12), LeaveGroup (13), SyncGroup (14) | 0-6, 0-4, 0-4, 0-4 | classic protocol |
+ * | DescribeGroups (15), ListGroups (16), DeleteGroups (42) | 0-5, 0-5, 0-2 |                 |
+ * | SaslHandshake (17)     | 0-1      | no mechanism enabled (UNSUPPORTED_SASL_MECHANISM)       |
+ * | ApiVersions (18)       | 0-3      | KIP-511 fallback to a v0 answer                         |
+ * | CreateTopics (19), DeleteTopics (20), CreatePartitions (37) | 0-7, 0-6, 0-3 | replication factor 1 |
+ * | DeleteRecords (21)     | 0-2      |                                                         |
+ * | InitProducerId (22)    | 0-4      | idempotent producers; transactional ids refused         |
+ * | DescribeConfigs (32), AlterConfigs (33), IncrementalAlterConfigs (44) | 0-4, 0-2, 0-1 | topic configs; broker configs read-only |
+ *
+ * Not served yet: transactions (AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, TxnOffsetCommit:
+ * InitProducerId with a transactional id and transactional batches answer
+ * TRANSACTIONAL_ID_AUTHORIZATION_FAILED), SASL authentication and TLS, fetch sessions (KIP-227),
+ * the KIP-848 consumer protocol, share groups, quotas (throttle time is always 0), replication.
  */
 import { createHash } from 'node:crypto'
 import { channel } from 'node:diagnostics_channel'

@@ -12,7 +12,8 @@
  * - acks=-1 on a topic with `min.insync.replicas` > 1 is NOT_ENOUGH_REPLICAS: one node holds
  *   the only replica, so the in-sync set can never be that large (Kafka's answer too);
  * - exactly one v2 batch (Kafka's rule since Produce v3): null/short data is CORRUPT_MESSAGE,
- *   trailing bytes or a second batch INVALID_RECORD;
+ *   trailing bytes or a second batch INVALID_RECORD, the old message formats (magic 0/1, what
+ *   Produce v0-2 clients send) UNSUPPORTED_FOR_MESSAGE_FORMAT: the log stores v2 only;
  * - transactional batches (or a request with a transactional id) are not served yet and are
  *   rejected with TRANSACTIONAL_ID_AUTHORIZATION_FAILED: non-retriable in every client, so a
  *   transactional producer stops with a clear error instead of retrying forever.
@@ -22,7 +23,7 @@
  * response (`null`), as in Kafka; when any partition of an acks=0 request failed the connection
  * is closed instead, the only signal such a producer receives (Kafka does the same).
  */
-import { BatchAttribute, BatchOffset, LOG_OVERHEAD, RECORD_BATCH_OVERHEAD } from '../../io/record-batch-header.js'
+import { BatchAttribute, BatchOffset, CURRENT_MAGIC, LOG_OVERHEAD, RECORD_BATCH_OVERHEAD } from '../../io/record-batch-header.js'
 import { produceApi, type ProduceResponse } from '../apis/produce.js'
 import type { MessageInput } from '../schema/types.js'
 import { defineHandler, errorCode, kafkaCodeOf, messageOf } from './context.js'
@@ -37,6 +38,9 @@ function failed (index: number, code: number, message: string | null): Partition
 function batchProblem (records: Buffer | null): { code: number, message: string } | undefined {
   if (records === null || records.length < RECORD_BATCH_OVERHEAD) {
     return { code: errorCode('CORRUPT_MESSAGE'), message: `record data of ${records?.length ?? 0} bytes is shorter than a batch header` }
+  }
+  if (records[BatchOffset.magic] !== CURRENT_MAGIC) {
+    return { code: errorCode('UNSUPPORTED_FOR_MESSAGE_FORMAT'), message: `message format v${records[BatchOffset.magic]} is not stored by this broker (RecordBatch v2 only)` }
   }
   const size = records.readInt32BE(BatchOffset.batchLength) + LOG_OVERHEAD
   if (size < RECORD_BATCH_OVERHEAD || size > records.length) {
