@@ -13,7 +13,10 @@
  *   per group the fsync cost is shared, so messages/s should stay within 2x of 'interval'.
  * - event-loop delay: the main thread only validates, copies and resolves promises; p99 well under
  *   2 ms unless a single batch copy or CRC takes that long (a 1 MiB batch takes ~0.1 ms).
- * - sequential read: one pread per 1 MiB of batches into a fresh buffer; ~raw read speed.
+ * - sequential read: one pread per 1 MiB of batches into the reader's buffer, issued on the
+ *   threadpool (the event loop must not wait on a disk). The raw figure the targets use is
+ *   `readSync` into one hot buffer, which no non-blocking reader can match: the same reads issued
+ *   asynchronously reach about half of it here, so `raw_read_async_mb_s` is reported beside it.
  * - recovery: with a recent checkpoint only the bytes after the recovery point are rescanned
  *   (milliseconds); a full rescan reads 8 MiB windows double-buffered and checks CRCs natively,
  *   bounded by page-cache read speed (~1-3 GB/s here).
@@ -251,10 +254,34 @@ export async function sequentialRead (options: StorageBenchOptions): Promise<Rec
     rawSeconds += taken
     rawBytes += speed * 1e6 * taken
   }
+  // The same 1 MiB reads issued asynchronously (libuv threadpool), as any reader that must not
+  // block the event loop issues them: the ceiling of a non-blocking read path.
+  const { open } = await import('node:fs/promises')
+  let asyncBytes = 0
+  const asyncStart = process.hrtime.bigint()
+  for (const name of readdirSync(partition).filter((entry) => entry.endsWith('.log')).sort()) {
+    const file = await open(join(partition, name), 'r')
+    const buffer = Buffer.alloc(MIB)
+    let position = 0
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, MIB, position)
+      if (bytesRead === 0) break
+      position += bytesRead
+    }
+    asyncBytes += position
+    await file.close()
+  }
+  const asyncMbPerSecond = asyncBytes / 1e6 / seconds(asyncStart)
   fresh(directory)
   const mbPerSecond = bytes / 1e6 / elapsed
   const rawMbPerSecond = rawBytes / 1e6 / rawSeconds
-  return { read_mb_s: mbPerSecond, raw_read_mb_s: rawMbPerSecond, read_ratio_raw: mbPerSecond / rawMbPerSecond }
+  return {
+    read_mb_s: mbPerSecond,
+    raw_read_mb_s: rawMbPerSecond,
+    read_ratio_raw: mbPerSecond / rawMbPerSecond,
+    raw_read_async_mb_s: asyncMbPerSecond,
+    read_ratio_raw_async: mbPerSecond / asyncMbPerSecond
+  }
 }
 
 /**
