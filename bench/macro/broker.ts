@@ -17,16 +17,14 @@
  * scheduling and write latency, not fsync.
  *
  * Each function opens its own engine and broker in `dataDir` and closes both; sizes are
- * parameters so the quick profile stays short. The kafkajs throughput clients run on a worker
- * thread, so client and broker each have a core as they would in two processes; the latency
- * run keeps both in one thread (its rate is far below either's capacity).
+ * parameters so the quick profile stays short. The kafkajs clients run on worker threads, so
+ * client and broker each have a core as they would in separate processes.
  */
 import { spawn } from 'node:child_process'
 import { rm, writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { connect, type Socket } from 'node:net'
-import { Kafka, logLevel, Partitioners, type ISocketFactory } from 'kafkajs'
 import { Engine } from '../../src/engine/engine.js'
 import type { FlushPolicy } from '../../src/engine/partition-log.js'
 import { encodeRecordBatch, encodeRecordBatchColumns } from '../../src/io/record-batch-encoder.js'
@@ -65,20 +63,11 @@ async function withBroker<T> (dataDir: string, partitions: number, work: (broker
   }
 }
 
-/**
+/*
  * kafkajs leaves Nagle's algorithm on; small requests then wait for the previous segment's ACK.
- * Its `socketFactory` hook turns it off, as a latency-minded application would.
+ * The worker clients below pass a `socketFactory` that turns it off, as a latency-minded
+ * application would.
  */
-const noDelaySocketFactory: ISocketFactory = ({ host, port, onConnect }) => {
-  const socket = connect({ host, port }, onConnect)
-  socket.setNoDelay(true)
-  socket.setKeepAlive(true, 60_000)
-  return socket
-}
-
-function kafkaFor (broker: Broker): Kafka {
-  return new Kafka({ clientId: 'bench', brokers: [`127.0.0.1:${broker.port}`], logLevel: logLevel.NOTHING, socketFactory: noDelaySocketFactory })
-}
 
 function totalHighWatermark (engine: Engine, partitions: number): number {
   let total = 0
@@ -219,55 +208,99 @@ async function kcatProduceFrom (file: string, options: { dataDir: string, count:
 }
 
 /**
- * End-to-end latency through the broker with kafkajs on both sides: `rate` records/s sent in
- * sends of `perSend` every `perSend / rate` seconds for `seconds`; each record carries its send
- * time, the consumer records now - send time.
+ * kafkajs end-to-end clients for worker threads: a consumer that records send-to-eachBatch
+ * latency into its own histogram until told to stop, and a producer paced at a fixed rate.
+ * process.hrtime is one monotonic clock for every thread of the process.
+ */
+const endToEndConsumerSource = `
+const { parentPort, workerData } = require('node:worker_threads')
+const { createRequire } = require('node:module')
+const { connect } = require('node:net')
+const { createHistogram } = require('node:perf_hooks')
+const { Kafka, logLevel } = createRequire(workerData.base)('kafkajs')
+const socketFactory = ({ host, port, onConnect }) => { const s = connect({ host, port }, onConnect); s.setNoDelay(true); s.setKeepAlive(true, 60000); return s }
+;(async () => {
+  const kafka = new Kafka({ clientId: 'bench', brokers: ['127.0.0.1:' + workerData.port], logLevel: logLevel.NOTHING, socketFactory })
+  const consumer = kafka.consumer({ groupId: 'bench-e2e', maxWaitTimeInMs: 500, minBytes: 1 })
+  const histogram = createHistogram()
+  await consumer.connect()
+  await consumer.subscribe({ topic: workerData.topic, fromBeginning: false })
+  const joined = new Promise((resolve) => consumer.on(consumer.events.GROUP_JOIN, resolve))
+  await consumer.run({ autoCommit: false, eachBatch: async ({ batch }) => {
+    const now = process.hrtime.bigint()
+    for (const message of batch.messages) { const ns = Number(now - message.value.readBigInt64BE(0)); histogram.record(ns >= 1 ? ns : 1) }
+  } })
+  await joined
+  parentPort.postMessage({ ready: true })
+  parentPort.once('message', async () => {
+    await consumer.disconnect()
+    const ms = (ns) => ns / 1e6
+    parentPort.postMessage(histogram.count === 0 ? { count: 0 } : { count: histogram.count, p50Ms: ms(histogram.percentile(50)), p95Ms: ms(histogram.percentile(95)), p99Ms: ms(histogram.percentile(99)), p999Ms: ms(histogram.percentile(99.9)), maxMs: ms(histogram.max), meanMs: ms(histogram.mean) })
+  })
+})().catch((error) => { parentPort.postMessage({ error: String(error && error.stack || error) }) })
+`
+
+const endToEndProducerSource = `
+const { parentPort, workerData } = require('node:worker_threads')
+const { createRequire } = require('node:module')
+const { connect } = require('node:net')
+const { Kafka, logLevel, Partitioners } = createRequire(workerData.base)('kafkajs')
+const socketFactory = ({ host, port, onConnect }) => { const s = connect({ host, port }, onConnect); s.setNoDelay(true); s.setKeepAlive(true, 60000); return s }
+;(async () => {
+  const { port, topic, rate, seconds, perSend, valueBytes } = workerData
+  const kafka = new Kafka({ clientId: 'bench', brokers: ['127.0.0.1:' + port], logLevel: logLevel.NOTHING, socketFactory })
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false })
+  await producer.connect()
+  const intervalNs = BigInt(Math.round(perSend / rate * 1e9))
+  const sends = Math.floor(rate * seconds / perSend)
+  const pending = []
+  let due = process.hrtime.bigint()
+  for (let index = 0; index < sends; index++) {
+    for (let left = due - process.hrtime.bigint(); left > 0n; left = due - process.hrtime.bigint()) {
+      if (left > 1500000n) await new Promise((resolve) => setTimeout(resolve, 1))
+      else await new Promise((resolve) => setImmediate(resolve))
+    }
+    const messages = []
+    for (let m = 0; m < perSend; m++) { const value = Buffer.alloc(valueBytes); value.writeBigInt64BE(process.hrtime.bigint(), 0); messages.push({ value }) }
+    pending.push(producer.send({ topic, acks: 1, messages }))
+    due += intervalNs
+  }
+  await Promise.all(pending)
+  await producer.disconnect()
+  parentPort.postMessage({ count: sends * perSend })
+})().catch((error) => { parentPort.postMessage({ error: String(error && error.stack || error) }) })
+`
+
+/**
+ * End-to-end latency through the broker with kafkajs on both sides, each on its own worker
+ * thread: `rate` records/s sent in sends of `perSend` for `seconds`; each record carries its
+ * send time, the consumer records now - send time when its eachBatch runs.
  */
 export async function kafkajsEndToEnd (options: { dataDir: string, rate: number, seconds: number, perSend?: number }): Promise<LatencySummary | undefined> {
-  const { dataDir, rate, seconds, perSend = 100 } = options
+  const { dataDir, rate, seconds, perSend = 20 } = options
   return await withBroker(dataDir, 1, async (broker) => {
-    const kafka = kafkaFor(broker)
-    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false })
-    const consumer = kafka.consumer({ groupId: 'bench-e2e', maxWaitTimeInMs: 500, minBytes: 1 })
-    await producer.connect()
-    await consumer.connect()
-    await consumer.subscribe({ topic: TOPIC, fromBeginning: false })
-    const recorder = new LatencyRecorder()
-    let measuring = false
-    const joined = new Promise<void>((resolve) => { consumer.on(consumer.events.GROUP_JOIN, () => { resolve() }) })
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        const now = process.hrtime.bigint()
-        if (!measuring) return
-        for (const message of batch.messages) recorder.recordNanoseconds(now - message.value!.readBigInt64BE(0))
+    const base = fileURLToPath(import.meta.url)
+    const consumer = new Worker(endToEndConsumerSource, { eval: true, workerData: { base, port: broker.port, topic: TOPIC } })
+    try {
+      const messages: Array<Record<string, unknown>> = []
+      let wake: (() => void) | undefined
+      consumer.on('message', (message: Record<string, unknown>) => { messages.push(message); wake?.() })
+      const next = async (): Promise<Record<string, unknown>> => {
+        // Bounded: the worker posts exactly two messages (ready, then the summary) or an error.
+        while (messages.length === 0) await new Promise<void>((resolve) => { wake = resolve })
+        const message = messages.shift()!
+        if (typeof message.error === 'string') throw new Error(`kafkajs consumer thread failed: ${message.error}`)
+        return message
       }
-    })
-    await joined
-    await new Promise((resolve) => setTimeout(resolve, 200))
-    measuring = true
-    const intervalNs = BigInt(Math.round(perSend / rate * 1e9))
-    const sends = Math.floor(rate * seconds / perSend)
-    let due = process.hrtime.bigint()
-    for (let index = 0; index < sends; index++) {
-      // Pace by absolute due times so a slow send does not lower the rate.
-      // Bounded by `due`: sleep, then yield, until the send is due.
-      for (let left = due - process.hrtime.bigint(); left > 0n; left = due - process.hrtime.bigint()) {
-        if (left > 1_500_000n) await new Promise((resolve) => setTimeout(resolve, 1))
-        else await new Promise((resolve) => setImmediate(resolve))
-      }
-      const messages = Array.from({ length: perSend }, () => {
-        const value = Buffer.alloc(VALUE_BYTES)
-        value.writeBigInt64BE(process.hrtime.bigint(), 0)
-        return { value }
-      })
-      void producer.send({ topic: TOPIC, acks: 1, messages })
-      due += intervalNs
+      await next()
+      await runClientThread(endToEndProducerSource, { port: broker.port, topic: TOPIC, rate, seconds, perSend, valueBytes: VALUE_BYTES })
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      consumer.postMessage('stop')
+      const summary = await next()
+      return summary.count === 0 ? undefined : summary as unknown as LatencySummary
+    } finally {
+      await consumer.terminate()
     }
-    await new Promise((resolve) => setTimeout(resolve, 1000))
-    await consumer.disconnect()
-    await producer.disconnect()
-    return recorder.summary()
   })
 }
 
