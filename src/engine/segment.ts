@@ -536,7 +536,9 @@ export class Segment {
       }
       if (stoppedIncomplete && windowStart + bytes.byteLength < size) {
         const needed = end + LOG_OVERHEAD <= bytes.byteLength ? Math.max(batchSize(view, end), LOG_OVERHEAD) : LOG_OVERHEAD
-        pending = readWindow(windowStart + end, Math.max(RECOVERY_READ_BYTES, needed))
+        // A batch that would run past the end of the file is a torn tail: stop there rather
+        // than read (and allocate) whatever its length field claims.
+        if (windowStart + end + needed <= size) pending = readWindow(windowStart + end, Math.max(RECOVERY_READ_BYTES, needed))
       }
       // 2. Check every batch up to there, CRC included, and index it.
       let at = 0

@@ -190,3 +190,51 @@ describe('recovery of damaged segments', () => {
     expect((await log.append(partial)).baseOffset).toBe(6)
   })
 })
+
+describe('recovery across read windows', () => {
+  test('batches straddling the 8 MiB scan windows are checked whole; a torn last batch is cut', async () => {
+    const fs = new FaultyFileSystem()
+    await fs.mkdir(DIRECTORY)
+    const files = new FileCache(fs, 16)
+    const bigConfig = { segmentBytes: 64 * 1024 * 1024, indexIntervalBytes: 4096, segmentIndexBytes: 1024 * 1024 }
+    const log = await PartitionLog.open({ layout, files, flush: 'interval', config: bigConfig })
+    let expectedEnd = 0
+    for (let index = 0; index < 90; index++) {
+      // 250-330 KB batches: boundaries fall at arbitrary places relative to the windows.
+      const result = await log.append(makeSizedBatch(30, 8000 + (index % 7) * 450, index))
+      expectedEnd = result.lastOffset + 1
+    }
+    await log.close()
+    await files.closeAll()
+    const path = layout.logFile(0)
+    const full = fs.contents(path)!.slice()
+    expect(full.byteLength).toBeGreaterThan(2 * 8 * 1024 * 1024)
+
+    const reopenedFiles = new FileCache(fs, 16)
+    const reopened = await PartitionLog.open({ layout, files: reopenedFiles, flush: 'interval', config: bigConfig, recoveryPoint: 0 })
+    expect(reopened.logEndOffset).toBe(expectedEnd)
+    await reopened.close()
+    await reopenedFiles.closeAll()
+
+    // Cut in the middle of the last batch: everything before it stays.
+    fs.setContents(path, full.subarray(0, full.byteLength - 1000))
+    const tornFiles = new FileCache(fs, 16)
+    const torn = await PartitionLog.open({ layout, files: tornFiles, flush: 'interval', config: bigConfig, recoveryPoint: 0 })
+    expect(torn.logEndOffset).toBe(expectedEnd - 30)
+    // A flipped bit in a batch that straddles the first window boundary ends the log before it.
+    await torn.close()
+    await tornFiles.closeAll()
+    const flipped = full.slice()
+    flipped[8 * 1024 * 1024 + 10]! ^= 0x40
+    fs.setContents(path, flipped)
+    const flippedFiles = new FileCache(fs, 16)
+    const damaged = await PartitionLog.open({ layout, files: flippedFiles, flush: 'interval', config: bigConfig, recoveryPoint: 0 })
+    expect(damaged.logEndOffset).toBeLessThan(expectedEnd)
+    expect(damaged.logEndOffset % 30).toBe(0)
+    const { records } = await damaged.read(damaged.logEndOffset - 1)
+    expect(splitBatches(records).length).toBe(1)
+    expect(fs.contents(path)!.byteLength).toBeLessThanOrEqual(8 * 1024 * 1024 + 10)
+    await damaged.close()
+    await flippedFiles.closeAll()
+  })
+})
