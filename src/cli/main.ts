@@ -3,6 +3,8 @@
  * `sluice`: the command-line entry. Parses the command, merges flags, environment and config
  * file, runs the command, and turns errors into readable messages and exit codes.
  */
+import { realpathSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { isSluiceError } from '../index.js'
 import { applyFallbacks, formatOptions, parseArgs } from './args.js'
 import { commands } from './commands.js'
@@ -83,8 +85,18 @@ export async function main (argv: readonly string[], io: { stdout: NodeJS.Writab
   }
 }
 
-const invokedDirectly = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/').split('/').pop() ?? '')
-if (invokedDirectly) {
+/** True when this file is the program (also through the node_modules/.bin symlink), not an import. */
+function invokedDirectly (): boolean {
+  const script = process.argv[1]
+  if (script === undefined) return false
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url))
+  } catch {
+    return false
+  }
+}
+
+if (invokedDirectly()) {
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code
   }, (error: unknown) => {
