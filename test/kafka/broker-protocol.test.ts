@@ -348,3 +348,26 @@ describe('admin and SASL on the wire', () => {
     client.destroy()
   })
 })
+
+describe('committed offsets on the wire', () => {
+  test('OffsetCommit v0 and v8 simple commits; OffsetFetch v1 and v8 (several groups, all topics)', async () => {
+    const { offsetCommitApi, offsetFetchApi } = await import('../../src/kafka/apis/index.js')
+    await harness.engine.createTopic('committed', { partitions: 2 })
+    const client = await RawClient.open(harness.broker.port)
+    client.send(encodeRequest(offsetCommitApi, { apiVersion: 0, correlationId: 1, clientId: 't', body: { groupId: 'old-group', topics: [{ name: 'committed', partitions: [{ partitionIndex: 0, committedOffset: 5, committedMetadata: 'zk era' }] }] } }))
+    client.send(encodeRequest(offsetCommitApi, { apiVersion: 8, correlationId: 2, clientId: 't', body: { groupId: 'new-group', generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null, topics: [{ name: 'committed', partitions: [{ partitionIndex: 1, committedOffset: 7, committedLeaderEpoch: -1, committedMetadata: null }, { partitionIndex: 9, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null }] }] } }))
+    expect(await client.until(2, 5000)).toBe('frame')
+    expect(decodeResponse(offsetCommitApi, 0, client.frames[0]!).body.topics[0]!.partitions).toEqual([{ partitionIndex: 0, errorCode: 0 }])
+    expect(decodeResponse(offsetCommitApi, 8, client.frames[1]!).body.topics[0]!.partitions).toEqual([{ partitionIndex: 1, errorCode: 0 }, { partitionIndex: 9, errorCode: 3 }])
+
+    client.send(encodeRequest(offsetFetchApi, { apiVersion: 1, correlationId: 3, clientId: 't', body: { groupId: 'old-group', topics: [{ name: 'committed', partitionIndexes: [0, 1] }] } }))
+    client.send(encodeRequest(offsetFetchApi, { apiVersion: 8, correlationId: 4, clientId: 't', body: { groups: [{ groupId: 'old-group', topics: null }, { groupId: 'new-group', topics: null }, { groupId: 'nobody', topics: null }], requireStable: false } }))
+    expect(await client.until(4, 5000)).toBe('frame')
+    const v1 = decodeResponse(offsetFetchApi, 1, client.frames[2]!).body.topics[0]!.partitions
+    expect(v1.map((partition) => [partition.partitionIndex, partition.committedOffset, partition.metadata, partition.errorCode])).toEqual([[0, 5, 'zk era', 0], [1, -1, '', 0]])
+    const groups = decodeResponse(offsetFetchApi, 8, client.frames[3]!).body.groups
+    expect(groups.map((group) => [group.groupId, group.errorCode, group.topics.flatMap((topic) => topic.partitions.map((partition) => `${topic.name}-${partition.partitionIndex}@${partition.committedOffset}`))]))
+      .toEqual([['old-group', 0, ['committed-0@5']], ['new-group', 0, ['committed-1@7']], ['nobody', 0, []]])
+    client.destroy()
+  })
+})
