@@ -52,6 +52,7 @@ import { sharedWorkerPool, type WorkerPool } from '../io/worker-pool.js'
 import { decodeFilterResult, type CompactionMapTaskPayload, type CompactionTaskPayload } from '../io/tasks/compaction-task.js'
 import { CLEANED_SUFFIX } from './layout.js'
 import { exclusive, storage, type CleanableLog, type CleanableSegment } from './cleanable-log.js'
+import { PeriodicLogTask } from './periodic-log-task.js'
 import { hasCompactPolicy, type TopicConfig } from './topic-config.js'
 
 /**
@@ -437,58 +438,29 @@ export interface CompactionTaskOptions {
  * log at a time (Kafka runs `log.cleaner.threads` = 1 by default).
  */
 export class CompactionTask {
-  readonly #logs = new Set<CompactionEntry>()
-  readonly #options: CompactionTaskOptions & { backoffMs: number, clock: () => number }
-  #timer: NodeJS.Timeout | undefined
-  #running: Promise<void> | undefined
-  #closing: Promise<void> | undefined
+  readonly #task: PeriodicLogTask<CompactionEntry, CompactionResult>
   /** One map for every cleaning of this task (they run one at a time), allocated on first use. */
   #map: OffsetMap | undefined
 
   constructor (options: CompactionTaskOptions = {}) {
-    const backoffMs = options.backoffMs ?? 15_000
-    if (!Number.isSafeInteger(backoffMs) || backoffMs < 1) throw new SluiceError('SLUICE_INVALID_OPTION', `compaction backoffMs must be a positive integer, got ${String(backoffMs)}`)
-    this.#options = { ...options, backoffMs, clock: options.clock ?? Date.now }
+    const clock = options.clock ?? Date.now
+    this.#task = new PeriodicLogTask({
+      name: 'compaction',
+      intervalMs: options.backoffMs ?? 15_000,
+      work: async (entry) => {
+        const compaction: CompactionOptions = { now: clock() }
+        const pool = options.pool ?? sharedWorkerPool()
+        if (pool !== 'inline') compaction.pool = pool
+        this.#map ??= OffsetMap.create(options.offsetMap)
+        compaction.offsetMap = this.#map
+        return await compactLog(entry.log, entry.config(), compaction)
+      },
+      onResult: options.onResult
+    })
   }
 
-  add (entry: CompactionEntry): () => void {
-    this.#logs.add(entry)
-    return () => { this.#logs.delete(entry) }
-  }
-
-  start (): void {
-    if (this.#timer !== undefined || this.#closing !== undefined) return
-    this.#timer = setInterval(() => { void this.runOnce() }, this.#options.backoffMs)
-    this.#timer.unref()
-  }
-
-  async runOnce (): Promise<void> {
-    if (this.#closing !== undefined) return
-    this.#running ??= this.#pass().finally(() => { this.#running = undefined })
-    await this.#running
-  }
-
-  async #pass (): Promise<void> {
-    for (const entry of [...this.#logs]) {
-      if (this.#closing !== undefined) return
-      try {
-        const options: CompactionOptions = { now: this.#options.clock() }
-        const pool = this.#options.pool ?? sharedWorkerPool()
-        if (pool !== 'inline') options.pool = pool
-        this.#map ??= OffsetMap.create(this.#options.offsetMap)
-        options.offsetMap = this.#map
-        this.#options.onResult?.(entry.log, await compactLog(entry.log, entry.config(), options))
-      } catch (error) {
-        this.#options.onResult?.(entry.log, error instanceof SluiceError ? error : new SluiceError('KAFKA_STORAGE_ERROR', String(error), { cause: error }))
-      }
-    }
-  }
-
-  close (): Promise<void> {
-    this.#closing ??= (async () => {
-      if (this.#timer !== undefined) clearInterval(this.#timer)
-      await this.#running?.catch(() => {})
-    })()
-    return this.#closing
-  }
+  add (entry: CompactionEntry): () => void { return this.#task.add(entry) }
+  start (): void { this.#task.start() }
+  async runOnce (): Promise<void> { await this.#task.runOnce() }
+  close (): Promise<void> { return this.#task.close() }
 }

@@ -34,6 +34,7 @@
 import { SluiceError } from '../core/errors.js'
 import { DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, segmentFileStem } from './layout.js'
 import { exclusive, storage, type CleanableLog, type CleanableSegment } from './cleanable-log.js'
+import { PeriodicLogTask } from './periodic-log-task.js'
 import { hasDeletePolicy, type TopicConfig } from './topic-config.js'
 
 /** Why a segment was deleted (first rule that matched), as Kafka reports it. */
@@ -271,62 +272,25 @@ export const retentionTaskDefaults = Object.freeze({ checkIntervalMs: 300_000 })
  */
 export class RetentionTask {
   readonly scheduler = new DeletionScheduler()
-  readonly #logs = new Set<RetentionEntry>()
-  readonly #options: Required<Omit<RetentionTaskOptions, 'onResult'>> & Pick<RetentionTaskOptions, 'onResult'>
-  #timer: NodeJS.Timeout | undefined
-  #running: Promise<void> | undefined
-  #closing: Promise<void> | undefined
+  readonly #task: PeriodicLogTask<RetentionEntry, RetentionResult>
 
   constructor (options: RetentionTaskOptions = {}) {
-    const checkIntervalMs = options.checkIntervalMs ?? retentionTaskDefaults.checkIntervalMs
-    if (!Number.isSafeInteger(checkIntervalMs) || checkIntervalMs < 1) {
-      throw new SluiceError('SLUICE_INVALID_OPTION', `retention checkIntervalMs must be a positive integer, got ${String(checkIntervalMs)}`)
-    }
-    this.#options = {
-      checkIntervalMs,
-      clock: options.clock ?? Date.now,
+    const clock = options.clock ?? Date.now
+    this.#task = new PeriodicLogTask({
+      name: 'retention',
+      intervalMs: options.checkIntervalMs ?? retentionTaskDefaults.checkIntervalMs,
+      work: async (entry) => await applyRetention(entry.log, entry.config(), { now: clock(), scheduler: this.scheduler }),
       onResult: options.onResult
-    }
+    })
   }
 
-  add (entry: RetentionEntry): () => void {
-    this.#logs.add(entry)
-    return () => { this.#logs.delete(entry) }
-  }
-
-  start (): void {
-    if (this.#timer !== undefined || this.#closing !== undefined) return
-    this.#timer = setInterval(() => { void this.runOnce() }, this.#options.checkIntervalMs)
-    this.#timer.unref()
-  }
-
+  add (entry: RetentionEntry): () => void { return this.#task.add(entry) }
+  start (): void { this.#task.start() }
   /** One pass over every log; concurrent calls share the pass in progress. */
-  async runOnce (): Promise<void> {
-    if (this.#closing !== undefined) return
-    this.#running ??= this.#pass().finally(() => { this.#running = undefined })
-    await this.#running
-  }
-
-  async #pass (): Promise<void> {
-    for (const entry of [...this.#logs]) {
-      if (this.#closing !== undefined) return
-      try {
-        const result = await applyRetention(entry.log, entry.config(), { now: this.#options.clock(), scheduler: this.scheduler })
-        this.#options.onResult?.(entry.log, result)
-      } catch (error) {
-        const wrapped = error instanceof SluiceError ? error : new SluiceError('KAFKA_STORAGE_ERROR', `retention of ${entry.log.layout.directory} failed: ${(error as Error).message}`, { cause: error })
-        this.#options.onResult?.(entry.log, wrapped)
-      }
-    }
-  }
+  async runOnce (): Promise<void> { await this.#task.runOnce() }
 
   close (): Promise<void> {
-    this.#closing ??= (async () => {
-      if (this.#timer !== undefined) clearInterval(this.#timer)
-      await this.#running?.catch(() => {})
-      await this.scheduler.close()
-    })()
-    return this.#closing
+    return this.#task.close().then(async () => { await this.scheduler.close() })
   }
 }
 
