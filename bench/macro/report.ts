@@ -105,11 +105,12 @@ function cell (value: number | undefined, digits = 3): string {
 }
 
 function rowsTable (rows: readonly ResultRow[]): string {
-  const header = ['scenario', 'msgs/s', 'MB/s', ...latencyColumns.map((column) => `${column.label} ms`), 'latency of', 'note']
+  const header = ['scenario', 'msgs/s', 'MB/s', 'ratio to raw', ...latencyColumns.map((column) => `${column.label} ms`), 'latency of', 'note']
   const body = rows.map((row) => [
     escapeXml(row.label),
     cell(row.msgsPerSecond),
     cell(row.mbPerSecond),
+    row.ratio === undefined ? '' : escapeXml(`${row.ratio.value.toFixed(3)} (${row.ratio.rawLabel})`),
     ...latencyColumns.map((column) => (row.latency === undefined ? '' : row.latency[column.key].toFixed(3))),
     escapeXml(row.latencyOf ?? ''),
     escapeXml(row.note ?? '')

@@ -205,11 +205,12 @@ export function formatResults (results: BenchResults): string[] {
   lines.push(`${machineSummary(results.machine)}; load average ${results.machine.loadAverage1m.toFixed(2)} -> ${results.loadAverage1mEnd.toFixed(2)}; ${results.durationSeconds.toFixed(1)} s`)
   lines.push('')
   lines.push(...table(
-    ['scenario', 'msgs/s', 'MB/s', ...latencyColumns.map((column) => `${column.label} ms`), 'latency of'],
+    ['scenario', 'msgs/s', 'MB/s', 'x raw', ...latencyColumns.map((column) => `${column.label} ms`), 'latency of'],
     results.rows.map((row) => [
       row.label,
       quantity(row.msgsPerSecond),
       quantity(row.mbPerSecond),
+      row.ratio === undefined ? '' : row.ratio.value.toFixed(3),
       ...latencyColumns.map((column) => (row.latency === undefined ? '' : row.latency[column.key].toFixed(3))),
       row.latencyOf ?? ''
     ])
