@@ -89,6 +89,11 @@ export function recordSizeCharts (rows: readonly ResultRow[]): string {
     list.push(row)
     byScenario.set(row.scenario, list)
   }
+  // A scenario measured at one record size only is a point, not a trend: it belongs to the
+  // throughput chart, not here.
+  for (const [scenario, list] of byScenario) {
+    if (new Set(list.map((row) => row.recordBytes)).size < 2) byScenario.delete(scenario)
+  }
   const seriesOf = (pick: (row: ResultRow) => number | undefined, unit: string): Series[] =>
     [...byScenario.entries()].map(([scenario, list]) => ({
       name: scenario,
