@@ -60,7 +60,13 @@ function parseArguments (argv: readonly string[]): CheckArguments {
 }
 
 /** Runs `bench/macro/run.ts --quick --json --no-save` in a child and returns its figures. */
-export async function runQuickBenchmark (label: string): Promise<Record<string, number>> {
+export interface QuickRun {
+  figures: Record<string, number>
+  /** The benchmark exited 1: a scenario failed (its figures are missing). */
+  scenarioFailed: boolean
+}
+
+export async function runQuickBenchmark (label: string, options: { allowFailedScenario: boolean }): Promise<QuickRun> {
   const tsxCli = createRequire(import.meta.url).resolve('tsx/cli')
   const script = path.join(repositoryRoot, 'bench', 'macro', 'run.ts')
   process.stderr.write(`perf: ${label}: running the quick benchmark\n`)
@@ -85,10 +91,25 @@ export async function runQuickBenchmark (label: string): Promise<Record<string, 
   })
   if (process.exitCode === 130 || process.exitCode === 143) throw new Error('interrupted')
   if (code !== 0) {
-    process.stderr.write(stdout)
-    throw new Error(`the quick benchmark exited with code ${String(code)}: a scenario failed (see above)`)
+    // Exit code 1 with a JSON line: some scenario failed but the others measured. Compare what
+    // there is, so the report names every figure the failure took away (as missing).
+    const figures = code === 1 && options.allowFailedScenario ? tryParseJsonLine(stdout) : undefined
+    if (figures === undefined) {
+      process.stderr.write(stdout)
+      throw new Error(`the quick benchmark exited with code ${String(code)} without figures (see above)`)
+    }
+    process.stderr.write(`perf: ${label}: the quick benchmark reported a failed scenario (see above); comparing the figures it did measure\n`)
+    return { figures, scenarioFailed: true }
   }
-  return parseJsonLine(stdout)
+  return { figures: parseJsonLine(stdout), scenarioFailed: false }
+}
+
+function tryParseJsonLine (stdout: string): Record<string, number> | undefined {
+  try {
+    return parseJsonLine(stdout)
+  } catch {
+    return undefined
+  }
 }
 
 async function check (options: CheckArguments): Promise<number> {
@@ -101,17 +122,25 @@ async function check (options: CheckArguments): Promise<number> {
     }
     throw error
   }
-  let figures = await runQuickBenchmark('run 1')
+  const first = await runQuickBenchmark('run 1', { allowFailedScenario: true })
+  let figures = first.figures
+  // A scenario that crashed fails the check too, unless the confirmation run completes.
+  let scenarioFailed = first.scenarioFailed
   let report = compareToBaseline(figures, baseline)
-  if (!report.passed && options.confirm) {
-    process.stderr.write(`perf: ${report.lines.filter((line) => line.startsWith('FAIL')).join('; ')}\nperf: confirming with a second run\n`)
-    figures = bestOf(figures, await runQuickBenchmark('run 2 (confirmation)'))
+  if ((!report.passed || scenarioFailed) && options.confirm) {
+    const reasons = report.lines.filter((line) => line.startsWith('FAIL'))
+    if (scenarioFailed) reasons.push('a benchmark scenario failed')
+    process.stderr.write(`perf: ${reasons.join('; ')}\nperf: confirming with a second run\n`)
+    const second = await runQuickBenchmark('run 2 (confirmation)', { allowFailedScenario: true })
+    figures = bestOf(figures, second.figures)
+    scenarioFailed = second.scenarioFailed
     report = compareToBaseline(figures, baseline)
   }
   process.stdout.write(`perf check against ${path.relative(repositoryRoot, options.baselinePath)} (${baseline.createdAt}, ${baseline.machine})\n`)
   for (const line of report.lines) process.stdout.write(`${line}\n`)
-  if (!report.passed) {
+  if (!report.passed || scenarioFailed) {
     const failed = report.comparisons.filter((comparison) => comparison.status === 'regressed' || comparison.status === 'missing').map((comparison) => comparison.key)
+    if (scenarioFailed) failed.push('a benchmark scenario failed (its error is printed above)')
     process.stdout.write(`perf check FAILED: ${failed.join(', ')}\n`)
     return 1
   }
@@ -121,7 +150,8 @@ async function check (options: CheckArguments): Promise<number> {
 
 async function writeBaseline (options: CheckArguments): Promise<number> {
   const runs: Array<Record<string, number>> = []
-  for (let run = 1; run <= options.runs; run++) runs.push(await runQuickBenchmark(`baseline run ${run}/${options.runs}`))
+  // A baseline must come from complete runs: a failed scenario aborts it.
+  for (let run = 1; run <= options.runs; run++) runs.push((await runQuickBenchmark(`baseline run ${run}/${options.runs}`, { allowFailedScenario: false })).figures)
   const source = describeSource(repositoryRoot)
   const baseline = buildBaseline(runs, {
     machine: machineSummary(describeMachine()),
