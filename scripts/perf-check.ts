@@ -149,11 +149,19 @@ async function check (options: CheckArguments): Promise<number> {
 }
 
 async function writeBaseline (options: CheckArguments): Promise<number> {
+  // Read (and validate) the committed baseline first: its tolerances are the floor of the new ones.
+  let previous: Baseline | undefined
+  try {
+    previous = parseBaseline(await readFile(options.baselinePath, 'utf8'), path.relative(repositoryRoot, options.baselinePath))
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+  }
   const runs: Array<Record<string, number>> = []
   // A baseline must come from complete runs: a failed scenario aborts it.
   for (let run = 1; run <= options.runs; run++) runs.push((await runQuickBenchmark(`baseline run ${run}/${options.runs}`, { allowFailedScenario: false })).figures)
   const source = describeSource(repositoryRoot)
   const baseline = buildBaseline(runs, {
+    previous,
     machine: machineSummary(describeMachine()),
     source: `${source.sha}${source.dirty ? ' (dirty)' : ''}`,
     createdAt: new Date().toISOString()

@@ -50,9 +50,10 @@ function seconds (startNs: bigint): number {
   return Number(process.hrtime.bigint() - startNs) / 1e9
 }
 
-interface SequentialFigures { writeMbPerSecond: number, readMbPerSecond: number }
+export interface SequentialFigures { writeMbPerSecond: number, readMbPerSecond: number }
 
-function sequentialWriteThenRead (file: string, totalBytes: number, buffer: Buffer): SequentialFigures {
+/** Writes `totalBytes` to a new file in `buffer`-sized writes, then reads it back (page cache); the file is left in place. */
+export function sequentialWriteThenRead (file: string, totalBytes: number, buffer: Buffer): SequentialFigures {
   const chunks = Math.max(1, Math.ceil(totalBytes / buffer.byteLength))
   const writeFd = fs.openSync(file, 'wx')
   let written = 0

@@ -175,8 +175,13 @@ export function toleranceFromNoise (noise: FigureNoise, settings = regressionDef
   return Math.ceil(raw * 20 - 1e-9) / 20
 }
 
-/** Builds a baseline from several runs' JSON figures. */
-export function buildBaseline (runs: ReadonlyArray<Record<string, number>>, context: { machine: string, source: string, createdAt: string }): Baseline {
+/**
+ * Builds a baseline from several runs' JSON figures. With `previous` (the committed baseline),
+ * each tolerance is the wider of the new and the previous one: noise measured in a quiet
+ * moment must not tighten a tolerance that a busier moment showed to be needed. Deleting the
+ * baseline file first starts the tolerances afresh.
+ */
+export function buildBaseline (runs: ReadonlyArray<Record<string, number>>, context: { machine: string, source: string, createdAt: string, previous?: Baseline }): Baseline {
   if (runs.length < 3) throw new SluiceError('SLUICE_INVALID_OPTION', `a baseline needs at least 3 runs to estimate noise, got ${runs.length}`)
   const keys = new Set(runs.flatMap((run) => Object.keys(run)))
   const figures: Record<string, number> = {}
@@ -188,7 +193,7 @@ export function buildBaseline (runs: ReadonlyArray<Record<string, number>>, cont
     if (values.length !== runs.length) continue
     noise[key] = noiseOf(key, values)
     figures[key] = noise[key].median
-    if (isRatioKey(key)) tolerances[key] = toleranceFromNoise(noise[key])
+    if (isRatioKey(key)) tolerances[key] = Math.max(toleranceFromNoise(noise[key]), context.previous?.tolerances[key] ?? 0)
   }
   return {
     format: 1,
@@ -199,7 +204,7 @@ export function buildBaseline (runs: ReadonlyArray<Record<string, number>>, cont
     figures,
     tolerances,
     noise,
-    method: `median of ${runs.length} quick runs; tolerance factor = max(${regressionDefaults.toleranceFloor}, (worst factor by which a run was worse than the median) ^ ${regressionDefaults.noiseMargin}), rounded up to 0.05; a failure is confirmed by a second run (better of the two)`
+    method: `median of ${runs.length} quick runs; tolerance factor = max(${regressionDefaults.toleranceFloor}, (worst factor by which a run was worse than the median) ^ ${regressionDefaults.noiseMargin}), rounded up to 0.05${context.previous === undefined ? '' : `, never below the previous baseline's (${context.previous.createdAt})`}; a failure is confirmed by a second run (better of the two)`
   }
 }
 

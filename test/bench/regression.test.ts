@@ -88,6 +88,14 @@ describe('perf-regression check', () => {
     expect(baseline.tolerances.raw_write_mb_s).toBeUndefined()
   })
 
+  test('a new baseline keeps the wider of the new and the previous tolerance', () => {
+    const previous = { ...baseline, tolerances: { append_ratio_raw: 1.6, consume_ratio_raw: 1.05 } }
+    const next = buildBaseline(runs, { machine: 'm', source: 's', createdAt: 'now', previous })
+    expect(next.tolerances.append_ratio_raw).toBe(1.6)
+    expect(next.tolerances.consume_ratio_raw).toBe(1.1)
+    expect(next.method).toContain('never below the previous baseline')
+  })
+
   test('a tolerance above 2x still fails a large enough drop (a percentage could not)', () => {
     const noisy = baselineOf([run(4000), run(1000), run(4100), run(3900), run(4050)])
     // Worst run 4x below the median: tolerance 4 ^ 1.5 = 8x.
