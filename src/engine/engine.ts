@@ -41,6 +41,7 @@ import { PRODUCER_ID_EXPIRATION_MS_DEFAULT, ProducerStateManager, appendIdempote
 import type { ProducerAppendResult } from './producer-state.js'
 import { CompactionTask } from './compaction.js'
 import { RetentionTask, deleteRecords } from './retention.js'
+import { LONG_MAX } from './topic-config.js'
 import type { TopicConfig } from './topic-config.js'
 import type { CreateTopicOptions, TopicDescription } from './topic-registry.js'
 import { TopicRegistry } from './topic-registry.js'
@@ -58,6 +59,11 @@ export interface EngineOptions {
    * OS. @defaultValue 'interval'
    */
   flush?: FlushPolicy
+  /**
+   * Under `flush: 'interval'`, the longest a write waits for its fdatasync, for topics that do
+   * not set `flush.ms`. Kafka: `log.flush.interval.ms`. @defaultValue 1000
+   */
+  flushIntervalMs?: number
   /** Create a topic on first produce or fetch. Kafka: `auto.create.topics.enable`. @defaultValue true */
   autoCreateTopics?: boolean
   /** Partitions of an auto-created topic. Kafka: `num.partitions`. @defaultValue 1 */
@@ -84,6 +90,7 @@ export interface EngineOptions {
 
 export const engineDefaults = Object.freeze({
   flush: 'interval' as FlushPolicy,
+  flushIntervalMs: 1000,
   autoCreateTopics: true,
   numPartitions: 1,
   offsetsTopicPartitions: 50,
@@ -93,7 +100,7 @@ export const engineDefaults = Object.freeze({
   producerIdExpirationMs: PRODUCER_ID_EXPIRATION_MS_DEFAULT
 })
 
-const optionKeys = new Set(['dataDir', 'flush', 'autoCreateTopics', 'numPartitions', 'offsetsTopicPartitions', 'groups', 'retentionCheckIntervalMs', 'logCleanerBackoffMs', 'maxOpenFiles', 'producerIdExpirationMs', 'fs'])
+const optionKeys = new Set(['dataDir', 'flush', 'flushIntervalMs', 'autoCreateTopics', 'numPartitions', 'offsetsTopicPartitions', 'groups', 'retentionCheckIntervalMs', 'logCleanerBackoffMs', 'maxOpenFiles', 'producerIdExpirationMs', 'fs'])
 
 export interface TopicPartition {
   topic: string
@@ -122,7 +129,12 @@ function splitPartitionKey (key: string): [string, number] {
   return [key.slice(0, at), Number(key.slice(at + 1))]
 }
 
-function logConfigOf (config: Readonly<TopicConfig>): Partial<PartitionLogConfig> {
+/**
+ * The log config of a topic. Kafka's `flush.ms` defaults to "never" because Kafka's durability
+ * comes from replicas; a single node under `flush: 'interval'` fsyncs every `flushIntervalMs`
+ * unless the topic sets its own `flush.ms`.
+ */
+function logConfigOf (config: Readonly<TopicConfig>, flushIntervalMs: number): Partial<PartitionLogConfig> {
   return {
     segmentBytes: config.segmentBytes,
     segmentMs: config.segmentMs,
@@ -130,7 +142,7 @@ function logConfigOf (config: Readonly<TopicConfig>): Partial<PartitionLogConfig
     indexIntervalBytes: config.indexIntervalBytes,
     maxMessageBytes: config.maxMessageBytes,
     flushMessages: config.flushMessages,
-    flushMs: config.flushMs
+    flushMs: config.flushMs === LONG_MAX ? flushIntervalMs : config.flushMs
   }
 }
 
@@ -144,7 +156,7 @@ export function resolveEngineOptions (options: EngineOptions): Readonly<Required
   if (!['always', 'interval', 'never'].includes(resolved.flush)) {
     throw new SluiceError('SLUICE_INVALID_OPTION', `flush must be 'always', 'interval' or 'never', got ${String(resolved.flush)}`)
   }
-  for (const [name, low] of [['numPartitions', 1], ['offsetsTopicPartitions', 1], ['retentionCheckIntervalMs', 1], ['maxOpenFiles', 4], ['producerIdExpirationMs', 1]] as const) {
+  for (const [name, low] of [['numPartitions', 1], ['offsetsTopicPartitions', 1], ['flushIntervalMs', 0], ['retentionCheckIntervalMs', 1], ['logCleanerBackoffMs', 1], ['maxOpenFiles', 4], ['producerIdExpirationMs', 1]] as const) {
     const value = resolved[name]
     if (!Number.isSafeInteger(value) || value < low) throw new SluiceError('SLUICE_INVALID_OPTION', `${name} must be an integer >= ${low}, got ${String(value)}`)
   }
@@ -213,7 +225,7 @@ export class Engine {
         maxOpenFiles: this.options.maxOpenFiles,
         logConfig: (topic) => {
           const description = this.topics.find(topic)
-          return description === undefined ? {} : logConfigOf(description.config)
+          return description === undefined ? {} : logConfigOf(description.config, this.options.flushIntervalMs)
         }
       })
     } catch (error) {

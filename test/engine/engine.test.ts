@@ -167,3 +167,18 @@ describe('Engine log cleaner', () => {
     await engine.close()
   })
 })
+
+describe('Engine flush interval', () => {
+  test("under 'interval', topics without flush.ms are fsynced within flushIntervalMs", async () => {
+    const engine = await Engine.open({ dataDir, flush: 'interval', flushIntervalMs: 50 })
+    await engine.createTopic('durable')
+    await engine.append('durable', 0, batchOf(['x']))
+    const log = engine.partitionLog('durable', 0)
+    expect(log.hasUnflushedData).toBe(true)
+    const deadline = Date.now() + 5_000
+    while (log.hasUnflushedData && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(log.hasUnflushedData).toBe(false)
+    expect(log.recoveryPoint).toBe(1)
+    await engine.close()
+  })
+})
