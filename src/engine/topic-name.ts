@@ -6,7 +6,7 @@
  * - only ASCII letters, digits, `.`, `_` and `-`.
  *
  * Kafka also warns that `.` and `_` collide in metric names (`a.b` and `a_b` report as one).
- * Sluice allows such pairs, as the brief of this engine asks, and offers `collidesWith` so a
+ * Sluice allows such pairs, as Kafka does (it only warns), and offers `collidesWith` so a
  * caller can warn; the registry publishes a warning on the `sluice:topic:collision` channel.
  *
  * Names starting with `__` are internal (`__consumer_offsets`, `__transaction_state`); the
