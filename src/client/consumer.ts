@@ -243,6 +243,10 @@ export class Consumer {
       }, this.options.autoCommitIntervalMs)
       this.autoCommitTimer.unref()
     }
+    // The baseline is what the first join subscribes to; a topic created after it is a change.
+    const [topics, counts] = this.metadataSnapshot()
+    this.lastTopics = topics
+    this.lastPartitionCounts = counts
     this.metadataTimer = setInterval(() => { this.checkMetadata() }, Math.min(this.options.metadataMaxAgeMs, this.options.heartbeatIntervalMs))
     this.metadataTimer.unref()
     this.loop = this.fetchLoop(options).catch((error: unknown) => { this.lastError = error })
@@ -379,6 +383,7 @@ export class Consumer {
   private resetFor (topic: string): OffsetReset {
     for (const { pattern, fromBeginning } of this.subscriptions) {
       if (!fromBeginning) continue
+      if (typeof pattern !== 'string') pattern.lastIndex = 0
       if (typeof pattern === 'string' ? pattern === topic : pattern.test(topic)) return 'earliest'
     }
     return this.options.autoOffsetReset
@@ -406,18 +411,21 @@ export class Consumer {
     this.wakeLoop()
   }
 
+  /** The subscribed topic names and their partition counts, as comparable strings. */
+  private metadataSnapshot (): [string, string] {
+    const topics = this.subscribedTopics()
+    return [topics.join('\u0000'), topics.map((topic) => this.engine.topics.find(topic)?.partitionCount ?? 0).join(',')]
+  }
+
   private checkMetadata (): void {
     if (this.manual) return
-    const topics = this.subscribedTopics()
-    const names = topics.join('\u0000')
-    const counts = topics.map((topic) => this.engine.topics.find(topic)?.partitionCount ?? 0).join(',')
+    const [names, counts] = this.metadataSnapshot()
     const changed = names !== this.lastTopics || counts !== this.lastPartitionCounts
-    const first = this.lastTopics === '' && this.lastPartitionCounts === ''
     this.lastTopics = names
     this.lastPartitionCounts = counts
     if (this.membership === undefined) {
       if (changed) this.syncUngroupedAssignment()
-    } else if (changed && !first) {
+    } else if (changed) {
       this.membership.requestRejoin()
     }
     // max.poll.interval.ms: a handler stuck past it gives the partitions up.
