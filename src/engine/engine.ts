@@ -55,8 +55,8 @@ export interface EngineOptions {
   dataDir: string
   /**
    * When appends reach the disk. 'always': every acknowledged append is covered by
-   * fdatasync (group commit); 'interval': fdatasync every `flush.ms`; 'never': leave it to the
-   * OS. @defaultValue 'interval'
+   * fdatasync (group commit); 'interval': fdatasync every `flushIntervalMs` (or the topic's
+   * `flush.ms`); 'never': only on segment roll and close. @defaultValue 'interval'
    */
   flush?: FlushPolicy
   /**
@@ -194,7 +194,7 @@ export class Engine {
   }
 
   private async load (): Promise<void> {
-    const { dataDir, fs, flush } = this.options
+    const { dataDir, fs } = this.options
     if (fs === nodeFileSystem) {
       await mkdir(dataDir, { recursive: true })
       this.lock = await acquireDataDirLock(dataDir)
@@ -214,7 +214,7 @@ export class Engine {
       fs,
       hooks: {
         releasePartitions: async (topic, partitionCount) => { await this.releasePartitions(topic, partitionCount) },
-        configChanged: () => {}
+        configChanged: (topic, config) => { this.applyTopicConfig(topic, config) }
       }
     })
     try {
@@ -276,6 +276,16 @@ export class Engine {
       // The cleaner skips logs whose cleanup.policy has no 'compact' (it may be altered later).
       const removeCompaction = this.compaction.add({ log: cleanable, config })
       this.cleanerEntries.set(id, () => { removeRetention(); removeCompaction() })
+    }
+  }
+
+  /** Pushes a changed topic config to the open logs of the topic (retention and compaction read it live). */
+  private applyTopicConfig (topic: string, config: Readonly<TopicConfig>): void {
+    const description = this.topics.find(topic)
+    if (description === undefined) return
+    const logConfig = logConfigOf(config, this.options.flushIntervalMs)
+    for (let partition = 0; partition < description.partitionCount; partition++) {
+      this.logs.getLog(topic, partition)?.reconfigure(logConfig)
     }
   }
 

@@ -209,7 +209,8 @@ class WaiterQueue {
 interface Repair { segment: Segment, size: number, cause: unknown }
 
 export class PartitionLog {
-  readonly config: Readonly<PartitionLogConfig>
+  /** Replaced whole by `reconfigure`; read at each append and roll. */
+  config: Readonly<PartitionLogConfig>
   readonly flushPolicy: FlushPolicy
   private readonly layout: PartitionLayout
   private readonly files: FileCache
@@ -265,6 +266,14 @@ export class PartitionLog {
       throw storageError(error, `cannot open log ${log.layout.directory}`, log.layout.directory)
     }
     return log
+  }
+
+  /**
+   * Applies a changed topic config (AlterConfigs). Limits and roll conditions apply from the
+   * next append; index sizes and intervals from the next segment, as in Kafka.
+   */
+  reconfigure (config: Partial<PartitionLogConfig>): void {
+    this.config = resolvePartitionLogConfig(config)
   }
 
   get topic (): string { return this.layout.topic }

@@ -182,3 +182,17 @@ describe('Engine flush interval', () => {
     await engine.close()
   })
 })
+
+describe('Engine topic config changes', () => {
+  test('altering max.message.bytes applies to the open logs at once', async () => {
+    const engine = await Engine.open({ dataDir })
+    await engine.createTopic('limits')
+    const big = batchOf(['x'.repeat(2000)])
+    await engine.append('limits', 0, big)
+    await engine.topics.alterConfigs('limits', [['max.message.bytes', '1000']])
+    await expect(engine.append('limits', 0, big)).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' })
+    await engine.append('limits', 0, batchOf(['small']))
+    expect(engine.partitionLog('limits', 0).highWatermark).toBe(2)
+    await engine.close()
+  })
+})
