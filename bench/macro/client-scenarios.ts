@@ -14,7 +14,10 @@ import { Sluice } from '../../src/client/sluice.js'
 import type { Consumer } from '../../src/client/consumer.js'
 import type { Figures } from './figures.js'
 import { LatencyRecorder } from './latency.js'
-import type { ResultRow, Scenario, ScenarioContext, ScenarioResult } from './scenario.js'
+import type { ResultRow, Scenario, ScenarioContext, ScenarioResult, ScenarioSkip } from './scenario.js'
+
+/** The matrix scenarios add rows for the report, no checked figures: the quick (CI) profile skips them. */
+const fullProfileOnly: ScenarioSkip = Object.freeze({ skipped: 'full profile only (rows for the report, no checked figures)' })
 
 const VALUE_BYTES = 100
 const KEY_BYTES = 8
@@ -216,8 +219,109 @@ async function runEndToEnd (context: ScenarioContext): Promise<ScenarioResult> {
   return { figures, rows }
 }
 
+/**
+ * The three ordering trade-offs through the public producer (acks 1, flush 'interval'): one
+ * partition (global order), 30 partitions by key (per-key order), 100 partitions without keys
+ * (no order, sticky batches). Expectation: about the same records/s for all three, since each
+ * batch still goes to one partition; keyed routing adds a murmur2 per record (~10 ns).
+ */
+async function runOrdering (context: ScenarioContext): Promise<ScenarioResult | ScenarioSkip> {
+  if (context.profile.quick) return fullProfileOnly
+  const count = 2_000_000
+  const rows: ResultRow[] = []
+  const cases = [
+    { label: '1 partition (global order)', partitions: 1, keyed: false },
+    { label: '30 partitions by key (per-key order)', partitions: 30, keyed: true },
+    { label: '100 partitions without keys (no order)', partitions: 100, keyed: false }
+  ]
+  const records = makeRecords(count)
+  for (const { label, partitions, keyed } of cases) {
+    context.progress(`ordering: ${label}`)
+    const result = await withSluice(context, { flush: 'interval' }, async (sluice) => {
+      await sluice.admin().createTopics({ topics: [{ topic: 'ordered', numPartitions: partitions }] })
+      const producer = sluice.producer({ acks: 1 })
+      const chunk = 50_000
+      const started = process.hrtime.bigint()
+      for (let start = 0; start < count; start += chunk) {
+        const end = Math.min(count, start + chunk)
+        await producer.sendBulk({ topic: 'ordered', keys: keyed ? records.keys.slice(start, end) : null, values: records.values.slice(start, end) })
+      }
+      return rate(count, started)
+    })
+    rows.push({ scenario: 'ordering', label: `producer.sendBulk, ${label}`, kind: 'engine', recordBytes: RECORD_BYTES, msgsPerSecond: result.msgs, mbPerSecond: result.mb })
+  }
+  return { figures: {}, rows }
+}
+
+/**
+ * acks 0 / 1 / 'all' under flush 'never' / 'interval' / 'always', per-message `send` of
+ * 100-byte values with up to 5,000 sends outstanding. Expectation: under 'never' and
+ * 'interval' the three acks cost about the same (an append resolves at the OS write); under
+ * 'always' acks 1 and 'all' wait for the group fdatasync while acks 0 does not.
+ */
+async function runAcksFlush (context: ScenarioContext): Promise<ScenarioResult | ScenarioSkip> {
+  if (context.profile.quick) return fullProfileOnly
+  const count = 300_000
+  const rows: ResultRow[] = []
+  const records = makeRecords(Math.min(count, 100_000))
+  for (const flush of ['never', 'interval', 'always'] as const) {
+    for (const acks of [0, 1, 'all'] as const) {
+      context.progress(`acks ${String(acks)}, flush '${flush}'`)
+      const recorder = new LatencyRecorder()
+      const result = await withSluice(context, { flush }, async (sluice) => {
+        await sluice.admin().createTopics({ topics: [{ topic: 'acks', numPartitions: 1 }] })
+        const producer = sluice.producer({ acks })
+        const window = 5_000
+        const started = process.hrtime.bigint()
+        for (let start = 0; start < count; start += window) {
+          const end = Math.min(count, start + window)
+          const calls: Array<Promise<unknown>> = []
+          for (let index = start; index < end; index++) {
+            const sent = process.hrtime.bigint()
+            const at = index % records.values.length
+            calls.push(producer.send({ topic: 'acks', messages: [{ key: records.keys[at]!, value: records.values[at]! }] })
+              .then(() => { recorder.recordNanoseconds(process.hrtime.bigint() - sent) }))
+          }
+          await Promise.all(calls)
+        }
+        await producer.flush()
+        return rate(count, started)
+      })
+      const latency = recorder.summary()
+      rows.push({
+        scenario: 'acks-flush',
+        label: `send, acks ${String(acks)}, flush '${flush}', 5,000 outstanding`,
+        kind: 'engine',
+        recordBytes: RECORD_BYTES,
+        msgsPerSecond: result.msgs,
+        mbPerSecond: result.mb,
+        ...(latency === undefined ? {} : { latency, latencyOf: 'send to acknowledgement' })
+      })
+    }
+  }
+  return { figures: {}, rows }
+}
+
+/** Tail-following send-to-handler latency at several fixed rates (acks 1, flush 'interval'). */
+async function runLatencyByRate (context: ScenarioContext): Promise<ScenarioResult | ScenarioSkip> {
+  if (context.profile.quick) return fullProfileOnly
+  const seconds = 5
+  const rows: ResultRow[] = []
+  for (const perSecond of [1_000, 10_000, 100_000]) {
+    context.progress(`end-to-end at ${perSecond} msgs/s`)
+    const latency = (await endToEnd(context, 'interval', 1, perSecond, seconds)).summary()
+    if (latency !== undefined) {
+      rows.push({ scenario: 'e2e-rates', label: `send to handler, acks 1, ${perSecond} msgs/s`, kind: 'engine', recordBytes: RECORD_BYTES, msgsPerSecond: perSecond, latency, latencyOf: 'send to handler' })
+    }
+  }
+  return { figures: {}, rows }
+}
+
 export const clientScenarios: readonly Scenario[] = Object.freeze([
   { id: 'producer', title: 'Embedded producer (public API)', keys: ['producer_send_msgs_s', 'producer_send_mb_s', 'producer_bulk_msgs_s', 'producer_bulk_mb_s'], run: runProducers },
   { id: 'consumer', title: 'Embedded consumer (public API)', keys: ['consumer_batch_msgs_s', 'consumer_batch_mb_s', 'consumer_message_msgs_s', 'consumer_message_mb_s'], run: runConsumers },
-  { id: 'e2e', title: 'End-to-end latency at a fixed rate', keys: ['e2e_p50_ms', 'e2e_p99_ms', 'e2e_all_p99_ms'], run: runEndToEnd }
+  { id: 'e2e', title: 'End-to-end latency at a fixed rate', keys: ['e2e_p50_ms', 'e2e_p99_ms', 'e2e_all_p99_ms'], run: runEndToEnd },
+  { id: 'ordering', title: 'Ordering trade-offs: 1 partition, 30 keyed, 100 unkeyed', keys: [], run: runOrdering },
+  { id: 'acks-flush', title: 'acks 0 / 1 / all under flush never / interval / always', keys: [], run: runAcksFlush },
+  { id: 'e2e-rates', title: 'End-to-end latency at 1k, 10k and 100k msgs/s', keys: [], run: runLatencyByRate }
 ])
