@@ -22,31 +22,21 @@
  * file that fails the checks is rebuilt.
  */
 import { assert } from '../core/assert.js'
+import { IndexMirror } from './index-mirror.js'
 
 export const OFFSET_INDEX_ENTRY_BYTES = 8
-const INITIAL_CAPACITY_ENTRIES = 64
 
 export interface OffsetPosition {
   offset: number
   position: number
 }
 
-export class OffsetIndex {
-  private memory: Uint8Array
-  private view: DataView
-  private count = 0
-
-  constructor (readonly baseOffset: number, readonly maxEntries: number) {
-    assert(maxEntries >= 2, 'offset index needs room for entries')
-    const capacity = Math.min(INITIAL_CAPACITY_ENTRIES, maxEntries)
-    this.memory = new Uint8Array(new SharedArrayBuffer(capacity * OFFSET_INDEX_ENTRY_BYTES))
-    this.view = new DataView(this.memory.buffer)
+export class OffsetIndex extends IndexMirror {
+  constructor (baseOffset: number, maxEntries: number) {
+    super(baseOffset, maxEntries, OFFSET_INDEX_ENTRY_BYTES)
   }
 
-  get entries (): number { return this.count }
   get isFull (): boolean { return this.count >= this.maxEntries }
-  /** Bytes of the valid entries (what a trimmed file holds). */
-  get sizeBytes (): number { return this.count * OFFSET_INDEX_ENTRY_BYTES }
 
   /** The last entry, or the segment start when empty. */
   lastEntry (): OffsetPosition {
@@ -104,26 +94,6 @@ export class OffsetIndex {
     this.count = low
   }
 
-  /** Keeps the first `entries` entries. */
-  truncateToEntries (entries: number): void {
-    assert(entries >= 0 && entries <= this.count, 'truncate beyond index end')
-    this.count = entries
-  }
-
-  clear (): void { this.count = 0 }
-
-  /** Drops every entry and gives the mirror's memory back (a small buffer remains). */
-  release (): void {
-    this.count = 0
-    this.memory = new Uint8Array(new SharedArrayBuffer(Math.min(INITIAL_CAPACITY_ENTRIES, this.maxEntries) * OFFSET_INDEX_ENTRY_BYTES))
-    this.view = new DataView(this.memory.buffer)
-  }
-
-  /** The encoded entries [fromEntry, entries) as a view of the mirror (for writing to the file). */
-  bytes (fromEntry = 0): Uint8Array {
-    return this.memory.subarray(fromEntry * OFFSET_INDEX_ENTRY_BYTES, this.count * OFFSET_INDEX_ENTRY_BYTES)
-  }
-
   /**
    * Loads entries from file bytes (trimmed or preallocated). Returns false when the bytes are
    * not a valid index for a log of `logSize` bytes (caller rebuilds from the log): length not a
@@ -155,8 +125,6 @@ export class OffsetIndex {
     return true
   }
 
-  /** Bytes of memory the mirror holds. */
-  get memoryBytes (): number { return this.memory.byteLength }
 
   /** Index of the greatest entry with offset <= target, or -1. */
   private floorIndex (target: number): number {
@@ -172,15 +140,4 @@ export class OffsetIndex {
     return low
   }
 
-  private ensureCapacity (entries: number): void {
-    const capacity = this.memory.byteLength / OFFSET_INDEX_ENTRY_BYTES
-    if (entries <= capacity) return
-    let next = capacity
-    while (next < entries) next *= 2
-    next = Math.min(next, this.maxEntries)
-    const grown = new Uint8Array(new SharedArrayBuffer(next * OFFSET_INDEX_ENTRY_BYTES))
-    grown.set(this.memory.subarray(0, this.count * OFFSET_INDEX_ENTRY_BYTES))
-    this.memory = grown
-    this.view = new DataView(grown.buffer)
-  }
 }

@@ -15,32 +15,22 @@
  * on disk, trimmed on roll and close, checked on load and rebuilt from the log when invalid.
  */
 import { assert } from '../core/assert.js'
+import { IndexMirror } from './index-mirror.js'
 
 export const TIME_INDEX_ENTRY_BYTES = 12
-const INITIAL_CAPACITY_ENTRIES = 64
 
 export interface TimestampOffset {
   timestamp: number
   offset: number
 }
 
-export class TimeIndex {
-  private memory: Uint8Array
-  private view: DataView
-  private count = 0
-
-  constructor (readonly baseOffset: number, readonly maxEntries: number) {
-    assert(maxEntries >= 2, 'time index needs room for entries')
-    const capacity = Math.min(INITIAL_CAPACITY_ENTRIES, maxEntries)
-    this.memory = new Uint8Array(new SharedArrayBuffer(capacity * TIME_INDEX_ENTRY_BYTES))
-    this.view = new DataView(this.memory.buffer)
+export class TimeIndex extends IndexMirror {
+  constructor (baseOffset: number, maxEntries: number) {
+    super(baseOffset, maxEntries, TIME_INDEX_ENTRY_BYTES)
   }
 
-  get entries (): number { return this.count }
   /** One slot stays free for the final entry on roll. */
   get isFull (): boolean { return this.count >= this.maxEntries - 1 }
-  get sizeBytes (): number { return this.count * TIME_INDEX_ENTRY_BYTES }
-  get memoryBytes (): number { return this.memory.byteLength }
 
   entryAt (index: number): TimestampOffset {
     assert(index >= 0 && index < this.count, 'time index entry out of range')
@@ -89,24 +79,6 @@ export class TimeIndex {
     while (this.count > 0 && this.entryAt(this.count - 1).offset >= offset) this.count--
   }
 
-  truncateToEntries (entries: number): void {
-    assert(entries >= 0 && entries <= this.count, 'truncate beyond index end')
-    this.count = entries
-  }
-
-  clear (): void { this.count = 0 }
-
-  /** Drops every entry and gives the mirror's memory back (a small buffer remains). */
-  release (): void {
-    this.count = 0
-    this.memory = new Uint8Array(new SharedArrayBuffer(Math.min(INITIAL_CAPACITY_ENTRIES, this.maxEntries) * TIME_INDEX_ENTRY_BYTES))
-    this.view = new DataView(this.memory.buffer)
-  }
-
-  bytes (fromEntry = 0): Uint8Array {
-    return this.memory.subarray(fromEntry * TIME_INDEX_ENTRY_BYTES, this.count * TIME_INDEX_ENTRY_BYTES)
-  }
-
   /**
    * Loads entries from file bytes. False when invalid for a segment whose offsets end before
    * `nextOffset`: bad length, timestamps not increasing, offsets decreasing or past the log.
@@ -138,15 +110,4 @@ export class TimeIndex {
     return true
   }
 
-  private ensureCapacity (entries: number): void {
-    const capacity = this.memory.byteLength / TIME_INDEX_ENTRY_BYTES
-    if (entries <= capacity) return
-    let next = capacity
-    while (next < entries) next *= 2
-    next = Math.min(next, this.maxEntries)
-    const grown = new Uint8Array(new SharedArrayBuffer(next * TIME_INDEX_ENTRY_BYTES))
-    grown.set(this.memory.subarray(0, this.count * TIME_INDEX_ENTRY_BYTES))
-    this.memory = grown
-    this.view = new DataView(grown.buffer)
-  }
 }
