@@ -79,9 +79,16 @@ export interface BulkRecords {
   acks?: Acks
 }
 
+type PartResult = { baseOffset: number, lastOffset: number, durability: 'flushed' | 'written' }
+
 interface Part {
-  resolve: (result: { baseOffset: number, lastOffset: number, durability: 'flushed' | 'written' }) => void
+  /**
+   * With `metadataFor`, resolves the caller's promise directly with `RecordMetadata[]` (the
+   * one-message path: no wrapper closure per send); otherwise with the part's offsets.
+   */
+  resolve: ((result: PartResult) => void) | ((metadata: RecordMetadata[]) => void)
   reject: (error: unknown) => void
+  metadataFor?: PartitionSender
   /** Index of the call's first record in the batch, and its record count. */
   first: number
   count: number
@@ -225,16 +232,13 @@ export class Producer {
     this.bufferedBytes += bytes
     const sender = this.senderFor(topic.name, partition)
     const timestamp = message.timestamp ?? Date.now()
-    const name = topic.name
     let result: Promise<RecordMetadata[]>
     if (acks === 0) {
       this.addOne(sender, maxMessageBytes, key, value, timestamp, bytes, () => {}, () => { this.acksZeroErrors++ })
-      result = Promise.resolve([{ topic: name, partition, baseOffset: -1, lastOffset: -1, durability: 'sent' }])
+      result = Promise.resolve([{ topic: topic.name, partition, baseOffset: -1, lastOffset: -1, durability: 'sent' }])
     } else {
       result = new Promise<RecordMetadata[]>((resolve, reject) => {
-        this.addOne(sender, maxMessageBytes, key, value, timestamp, bytes, (done) => {
-          resolve([{ topic: name, partition, baseOffset: done.baseOffset, lastOffset: done.lastOffset, durability: done.durability }])
-        }, reject)
+        this.addOne(sender, maxMessageBytes, key, value, timestamp, bytes, resolve, reject, sender)
       })
     }
     this.scheduleLinger()
@@ -242,7 +246,7 @@ export class Producer {
   }
 
   /** Adds one record to the partition's open batch as a part of its own. */
-  private addOne (sender: PartitionSender, maxMessageBytes: number, key: Uint8Array | null, value: Uint8Array | null, timestamp: number, bytes: number, resolve: Part['resolve'], reject: Part['reject']): void {
+  private addOne (sender: PartitionSender, maxMessageBytes: number, key: Uint8Array | null, value: Uint8Array | null, timestamp: number, bytes: number, resolve: Part['resolve'], reject: Part['reject'], metadataFor?: PartitionSender): void {
     const batchBytesMax = Math.min(this.options.batchSize, maxMessageBytes - 61)
     let open = sender.open
     if (open !== undefined && open.bytes > 0 && open.bytes + bytes > batchBytesMax) {
@@ -254,7 +258,7 @@ export class Producer {
       sender.open = open
       this.dirty.add(sender)
     }
-    open.parts.push({ resolve, reject, first: open.keys.length, count: 1 })
+    open.parts.push(metadataFor === undefined ? { resolve, reject, first: open.keys.length, count: 1 } : { resolve, reject, metadataFor, first: open.keys.length, count: 1 })
     open.general?.push({ key, value, timestamp })
     open.keys.push(key)
     open.values.push(value)
@@ -485,7 +489,7 @@ export class Producer {
     values: Array<Uint8Array | null>,
     messages: readonly Message[],
     now: number,
-    resolve: Part['resolve'],
+    resolve: (result: PartResult) => void,
     reject: Part['reject']
   ): void {
     const batchBytesMax = Math.min(this.options.batchSize, maxMessageBytes - 61)
@@ -685,7 +689,13 @@ export class Producer {
 
   private succeed (batch: Batch, result: AppendResult): void {
     for (const part of batch.parts) {
-      part.resolve({ baseOffset: result.baseOffset + part.first, lastOffset: result.baseOffset + part.first + part.count - 1, durability: result.durability })
+      const baseOffset = result.baseOffset + part.first
+      const lastOffset = baseOffset + part.count - 1
+      if (part.metadataFor === undefined) {
+        (part.resolve as (result: PartResult) => void)({ baseOffset, lastOffset, durability: result.durability })
+      } else {
+        (part.resolve as (metadata: RecordMetadata[]) => void)([{ topic: part.metadataFor.topic, partition: part.metadataFor.partition, baseOffset, lastOffset, durability: result.durability }])
+      }
     }
     this.release(batch.bytes)
   }
