@@ -15,20 +15,8 @@
  */
 import { crc32cJs, crc32cNative, crc32cWasm } from '../../src/io/crc32c.js'
 import { murmur2, murmur2Js, murmur2Wasm } from '../../src/io/murmur2.js'
+import { seededBytes } from './seeded-bytes.js'
 import type { MicroSuite, MicroTask } from './task.js'
-
-/** Deterministic bytes (xorshift32) so every run measures the same inputs. */
-function seededBytes (length: number, seed: number): Buffer {
-  const bytes = Buffer.allocUnsafe(length)
-  let state = seed | 1
-  for (let index = 0; index < length; index++) {
-    state ^= state << 13
-    state ^= state >>> 17
-    state ^= state << 5
-    bytes[index] = state & 0xff
-  }
-  return bytes
-}
 
 /** `count` inputs of `size` bytes, each a slice of one backing buffer at an odd offset. */
 function pooledInputs (size: number, count: number, seed: number): Buffer[] {

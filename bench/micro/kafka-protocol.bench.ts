@@ -12,22 +12,10 @@
  */
 import { fetchApi, produceApi } from '../../src/kafka/apis/index.js'
 import { decodeRequest, encodeRequest, encodeResponse } from '../../src/kafka/protocol/frame.js'
+import { seededBytes } from './seeded-bytes.js'
 import type { MicroSuite } from './task.js'
 
 const MIB = 1024 * 1024
-
-/** Deterministic bytes (xorshift32) so every run measures the same inputs. */
-function seededBytes (length: number, seed: number): Buffer {
-  const bytes = Buffer.allocUnsafe(length)
-  let state = seed | 1
-  for (let index = 0; index < length; index++) {
-    state ^= state << 13
-    state ^= state >>> 17
-    state ^= state << 5
-    bytes[index] = state & 0xff
-  }
-  return bytes
-}
 
 const suite: MicroSuite = ({ smoke }) => {
   const partitions = 10

@@ -15,22 +15,10 @@
  * key/value views per record (`Buffer#subarray`, ~30 ns each in the profile), not by parsing.
  */
 import { RecordBatchEncoder, RecordBatchView, type RecordInput } from '../../src/io/record-batch.js'
+import { seededBytes } from './seeded-bytes.js'
 import type { MicroSuite, MicroTask } from './task.js'
 
 const BASE_TIMESTAMP = 1_700_000_000_000
-
-/** Deterministic bytes (xorshift32) so every run measures the same inputs. */
-function seededBytes (length: number, seed: number): Buffer {
-  const bytes = Buffer.allocUnsafe(length)
-  let state = seed | 1
-  for (let index = 0; index < length; index++) {
-    state ^= state << 13
-    state ^= state >>> 17
-    state ^= state << 5
-    bytes[index] = state & 0xff
-  }
-  return bytes
-}
 
 const suite: MicroSuite = ({ smoke }) => {
   const count = smoke ? 10 : 1000

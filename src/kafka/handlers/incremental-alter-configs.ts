@@ -7,8 +7,8 @@
 import { incrementalAlterConfigsApi } from '../apis/incremental-alter-configs.js'
 import { topicConfigToEntries } from '../../engine/topic-config.js'
 import { SluiceError } from '../../core/errors.js'
-import { defineHandler, errorCode, kafkaCodeOf, messageOf } from './context.js'
-import { RESOURCE_TYPE_TOPIC } from './describe-configs.js'
+import { alterTopicResources } from './alter-topic-resources.js'
+import { defineHandler } from './context.js'
 
 const SET = 0
 const DELETE = 1
@@ -19,43 +19,31 @@ function listOf (value: string | undefined): string[] {
   return value === undefined || value.length === 0 ? [] : value.split(',').map((item) => item.trim()).filter((item) => item.length > 0)
 }
 
-export const incrementalAlterConfigsHandler = defineHandler(incrementalAlterConfigsApi, async (context, request) => {
-  const { engine } = context
-  const responses = []
-  for (const resource of request.body.resources) {
-    const base = { resourceType: resource.resourceType, resourceName: resource.resourceName }
-    if (resource.resourceType !== RESOURCE_TYPE_TOPIC) {
-      responses.push({ ...base, errorCode: errorCode('INVALID_REQUEST'), errorMessage: 'only topic configs can be altered' })
-      continue
-    }
-    try {
-      const topic = engine.topics.find(resource.resourceName)
-      if (topic === undefined) throw new SluiceError('UNKNOWN_TOPIC_OR_PARTITION', `topic ${resource.resourceName} does not exist`)
-      const current = topicConfigToEntries(topic.config)
-      const entries = new Map<string, string | null>()
-      for (const config of resource.configs) {
-        if (entries.has(config.name)) throw new SluiceError('INVALID_REQUEST', `config ${config.name} appears more than once`)
-        switch (config.configOperation) {
-          case SET: entries.set(config.name, config.value); break
-          case DELETE: entries.set(config.name, null); break
-          case APPEND:
-          case SUBTRACT: {
-            const items = listOf(current[config.name])
-            const changes = listOf(config.value ?? '')
-            const next = config.configOperation === APPEND
-              ? [...items, ...changes.filter((item) => !items.includes(item))]
-              : items.filter((item) => !changes.includes(item))
-            entries.set(config.name, next.length === 0 ? null : next.join(','))
-            break
-          }
-          default: throw new SluiceError('INVALID_REQUEST', `unknown config operation ${config.configOperation}`)
+export const incrementalAlterConfigsHandler = defineHandler(incrementalAlterConfigsApi, async ({ engine }, request) => {
+  const responses = await alterTopicResources(request.body.resources, 'IncrementalAlterConfigs', async (resource) => {
+    const topic = engine.topics.find(resource.resourceName)
+    if (topic === undefined) throw new SluiceError('UNKNOWN_TOPIC_OR_PARTITION', `topic ${resource.resourceName} does not exist`)
+    const current = topicConfigToEntries(topic.config)
+    const entries = new Map<string, string | null>()
+    for (const config of resource.configs) {
+      if (entries.has(config.name)) throw new SluiceError('INVALID_REQUEST', `config ${config.name} appears more than once`)
+      switch (config.configOperation) {
+        case SET: entries.set(config.name, config.value); break
+        case DELETE: entries.set(config.name, null); break
+        case APPEND:
+        case SUBTRACT: {
+          const items = listOf(current[config.name])
+          const changes = listOf(config.value ?? '')
+          const next = config.configOperation === APPEND
+            ? [...items, ...changes.filter((item) => !items.includes(item))]
+            : items.filter((item) => !changes.includes(item))
+          entries.set(config.name, next.length === 0 ? null : next.join(','))
+          break
         }
+        default: throw new SluiceError('INVALID_REQUEST', `unknown config operation ${config.configOperation}`)
       }
-      await engine.topics.alterConfigs(resource.resourceName, entries, { validateOnly: request.body.validateOnly, mode: 'incremental' })
-      responses.push({ ...base, errorCode: 0, errorMessage: null })
-    } catch (error) {
-      responses.push({ ...base, errorCode: kafkaCodeOf(error, 'IncrementalAlterConfigs'), errorMessage: messageOf(error) })
     }
-  }
+    await engine.topics.alterConfigs(resource.resourceName, entries, { validateOnly: request.body.validateOnly, mode: 'incremental' })
+  })
   return { throttleTimeMs: 0, responses }
 })
