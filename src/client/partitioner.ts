@@ -53,5 +53,7 @@ export class StickyPartitioner {
 }
 
 export function keyedPartition (key: Uint8Array, partitionCount: number): number {
+  // One partition: every key maps to 0, no need to hash (the per-message send path's common case).
+  if (partitionCount === 1) return 0
   return defaultPartition(key, partitionCount)
 }

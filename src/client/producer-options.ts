@@ -14,7 +14,12 @@ export interface ProducerOptions {
   acks?: Acks
   /** Kafka: `compression.type`. @defaultValue 'none' */
   compression?: CompressionCodec
-  /** Bytes of records per batch before it is sent. Kafka: `batch.size`. @defaultValue 16384 */
+  /**
+   * Bytes of records per batch before it is sent. Kafka: `batch.size`. While a partition already
+   * has its maximum of batches appending (5), its next batch keeps filling up to 256 KiB (within
+   * `max.message.bytes`): it could not be sent sooner, and larger appends drain the backlog faster.
+   * @defaultValue 16384
+   */
   batchSize?: number
   /**
    * How long a non-full batch waits for more records. Kafka: `linger.ms` (5 in Kafka 4).

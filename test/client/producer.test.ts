@@ -306,6 +306,81 @@ describe('Producer', () => {
     await noCreate.close()
   })
 
+  test('one-message sends mixed with several-message and acks-0 sends in one batch each resolve with their own offsets', async () => {
+    const target = await openEngine()
+    await target.createTopic('mixed', { partitions: 1 })
+    const producer = new Producer(target, { acks: 1 })
+    const appends = interceptAppends(target, async (_call, real) => await real())
+    // All in one event-loop turn: one batch holds them all.
+    const a = producer.send({ topic: 'mixed', messages: [{ key: 'k', value: 'a' }] })
+    const bc = producer.send({ topic: 'mixed', messages: [{ value: 'b' }, { value: 'c' }] })
+    const zero = producer.send({ topic: 'mixed', acks: 0, messages: [{ value: 'z' }] })
+    const d = producer.send({ topic: 'mixed', messages: [{ value: 'd', timestamp: 1234 }] })
+    const e = producer.send({ topic: 'mixed', messages: [{ value: 'e' }] })
+    expect(await zero).toEqual([{ topic: 'mixed', partition: 0, baseOffset: -1, lastOffset: -1, durability: 'sent' }])
+    const results = { a: await a, bc: await bc, d: await d, e: await e }
+    expect(appends.calls()).toBe(1)
+    const values = new Map((await stored(target, 'mixed', 0)).map((record) => [record.offset, record.value]))
+    expect(values.size).toBe(6)
+    for (const [name, [metadata]] of Object.entries(results)) {
+      expect(metadata).toMatchObject({ topic: 'mixed', partition: 0, durability: 'written' })
+      const own = Array.from({ length: metadata!.lastOffset - metadata!.baseOffset + 1 }, (_, index) => values.get(metadata!.baseOffset + index)).join('')
+      expect(own).toBe(name)
+    }
+    // Each call's array is its own: changing one result leaves the others alone.
+    const before = results.e[0]!.baseOffset
+    results.d[0]!.baseOffset = 99
+    expect((await e)[0]!.baseOffset).toBe(before)
+    await producer.close()
+  })
+
+  test('one-message sends of a failed batch each reject with the failure; acks-0 sends count it', async () => {
+    const target = await openEngine()
+    await target.createTopic('doomed', { partitions: 1 })
+    const producer = new Producer(target, { acks: 1, retries: 0 })
+    interceptAppends(target, async () => { throw new SluiceError('INVALID_RECORD', 'refused for the test') })
+    const sends = [0, 1, 2].map(async (index) => await producer.send({ topic: 'doomed', messages: [{ value: `v${index}` }] }))
+    const silent = producer.send({ topic: 'doomed', acks: 0, messages: [{ value: 'quiet' }] })
+    for (const send of sends) await expect(send).rejects.toMatchObject({ code: 'INVALID_RECORD' })
+    await silent
+    await producer.flush()
+    expect(producer.acksZeroErrors).toBe(1)
+    await producer.close()
+  })
+
+  test('while the pipeline is full, batches fill past batchSize up to 256 KiB (within max.message.bytes)', async () => {
+    const target = await openEngine()
+    await target.createTopic('backlog', { partitions: 1 })
+    await target.createTopic('capped', { configs: { 'max.message.bytes': '100000' } })
+    const producer = new Producer(target, { acks: 1, batchSize: 16_384 })
+    const sizes = new Map<string, number[]>()
+    const original = target.append.bind(target)
+    target.append = async (topic: string, partition: number, batch: Uint8Array) => {
+      sizes.set(topic, [...(sizes.get(topic) ?? []), batch.byteLength])
+      return await original(topic, partition, batch)
+    }
+    const value = Buffer.alloc(100, 7)
+    await producer.send({ topic: 'backlog', messages: [{ value }] })
+    sizes.clear()
+    for (const topic of ['backlog', 'capped']) {
+      const calls: Array<Promise<Array<{ baseOffset: number }>>> = []
+      for (let index = 0; index < 20_000; index++) calls.push(producer.send({ topic, messages: [{ key: Buffer.alloc(8), value }] }))
+      const results = await Promise.all(calls)
+      // Every send carries its own offset, in send order.
+      const first = topic === 'backlog' ? 1 : 0
+      results.forEach((result, index) => { expect(result[0]!.baseOffset).toBe(first + index) })
+    }
+    const backlog = sizes.get('backlog')!
+    // The first IN_FLIGHT_MAX (5) batches go out at batchSize; the backlog behind them in larger ones.
+    expect(backlog.slice(0, 5).every((size) => size <= 16_384 + 61)).toBe(true)
+    expect(Math.max(...backlog)).toBeGreaterThan(200 * 1024)
+    expect(Math.max(...backlog)).toBeLessThanOrEqual(256 * 1024 + 61)
+    expect(backlog.length).toBeLessThan(20)
+    expect(Math.max(...sizes.get('capped')!)).toBeLessThanOrEqual(100_000)
+    expect((await stored(target, 'backlog', 0)).length).toBe(20_001)
+    await producer.close()
+  })
+
   test('a closed producer refuses sends with SLUICE_CLOSED', async () => {
     const target = await openEngine()
     const producer = new Producer(target)
