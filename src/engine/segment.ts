@@ -86,6 +86,8 @@ interface TailChunk {
   used: number
   /** No more batches go into a sealed chunk (after a rollback, so readers' views stay intact). */
   sealed: boolean
+  /** The segment's state right after the chunk's last batch, once no batch can join it: a write may stop there. */
+  endState: SegmentState | undefined
 }
 
 export interface SegmentContext {
@@ -171,7 +173,10 @@ export class Segment {
     this.flushedBytes = Math.min(this.flushedBytes, state.size)
     while (this.tail.length > 0 && this.tail[this.tail.length - 1]!.position >= state.size) this.tail.pop()
     const last = this.tail[this.tail.length - 1]
-    if (last !== undefined) last.used = Math.min(last.used, state.size - last.position)
+    if (last !== undefined) {
+      last.used = Math.min(last.used, state.size - last.position)
+      last.endState = state
+    }
     for (const chunk of this.tail) chunk.sealed = true
   }
 
@@ -183,9 +188,10 @@ export class Segment {
     const length = batch.byteLength
     let chunk = this.tail[this.tail.length - 1]
     if (chunk === undefined || chunk.sealed || chunk.bytes.byteLength - chunk.used < length) {
+      if (chunk !== undefined) chunk.endState ??= this.state()
       const bytes = Math.max(length, this.nextChunkBytes)
       this.nextChunkBytes = Math.min(this.nextChunkBytes * 2, TAIL_CHUNK_BYTES_MAX)
-      chunk = { position: this.size, bytes: takeChunk(bytes), used: 0, sealed: false }
+      chunk = { position: this.size, bytes: takeChunk(bytes), used: 0, sealed: false, endState: undefined }
       this.tail.push(chunk)
     }
     const at = chunk.used
@@ -212,6 +218,22 @@ export class Segment {
     }
     this.bytesSinceLastIndexEntry += length
     this.nextOffset = lastOffset + 1
+  }
+
+  /**
+   * Where the next write should stop: the end of the first closed chunk at which at least
+   * `bytes` are unwritten (with the state there), else everything staged. Writing in pieces
+   * acknowledges the oldest appends early, so their producers stage more while the rest is
+   * written: appending (main thread) and writing (threadpool) overlap instead of taking turns.
+   */
+  writeBoundary (bytes: number): { size: number, state: SegmentState } {
+    for (const chunk of this.tail) {
+      const end = chunk.position + chunk.used
+      if (end <= this.writtenBytes) continue
+      if (chunk.endState === undefined || end - this.writtenBytes < bytes) continue
+      return { size: end, state: chunk.endState }
+    }
+    return { size: this.size, state: this.state() }
   }
 
   /** Views of the tail covering [from, to), for a writev. */
@@ -347,9 +369,11 @@ export class Segment {
 
   /**
    * Seals the indexes: final time-index entry, all entries written, files trimmed to their
-   * entries and fdatasynced (roll and close). The segment's `.log` is synced by the caller.
+   * entries and, unless `sync: false` (a roll, which syncs them later with `syncFiles`),
+   * fdatasynced. The segment's `.log` is synced by the caller.
    */
-  async sealIndexes (): Promise<void> {
+  async sealIndexes (options: { sync?: boolean } = {}): Promise<void> {
+    const sync = options.sync ?? true
     if (this.maxTimestamp >= 0) this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp, true)
     // Rewrite everything: a trimmed file must hold exactly the mirror's entries.
     this.persistedOffsetIndexEntries = 0
@@ -358,14 +382,24 @@ export class Segment {
     await Promise.all([
       this.context.files.use(this.offsetIndexFile, async (file) => {
         await file.truncate(this.offsetIndex.sizeBytes)
-        await file.datasync()
+        if (sync) await file.datasync()
       }, 'create'),
       this.context.files.use(this.timeIndexFile, async (file) => {
         await file.truncate(this.timeIndex.sizeBytes)
-        await file.datasync()
+        if (sync) await file.datasync()
       }, 'create')
     ])
     this.indexesPreallocated = false
+  }
+
+  /** fdatasyncs the `.log` and both index files (a rolled segment made durable in the background). */
+  async syncFiles (): Promise<void> {
+    await Promise.all([
+      this.withLog(async (file) => { await file.datasync() }),
+      this.context.files.use(this.offsetIndexFile, async (file) => { await file.datasync() }, 'create'),
+      this.context.files.use(this.timeIndexFile, async (file) => { await file.datasync() }, 'create')
+    ])
+    this.flushedBytes = this.size
   }
 
   /**
