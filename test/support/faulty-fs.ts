@@ -14,7 +14,8 @@
  *
  * Faults: `failOn(operation, code, { times, path, skip })` makes the next `times` matching calls
  * throw an errno-style error (`EIO`, `ENOSPC`) without effect; `shortWrites` makes every write
- * store only part of what it was given (at least one byte) and report that.
+ * store only part of what it was given (at least one byte) and report that. `holdDatasync(path)`
+ * parks matching fdatasyncs (a slow disk) until the returned release function is called.
  */
 import type { FileHandle, FileStat, FileSystem, OpenMode } from '../../src/io/file-system.js'
 import { parentDirectory } from '../../src/io/file-system.js'
@@ -51,10 +52,30 @@ export class FaultyFileSystem implements FileSystem {
   private readonly directories = new Set<string>(['/'])
   private faults: Fault[] = []
   private generation = 0
+  private holds: Array<{ path: RegExp, released: Promise<void> }> = []
 
   /** The next `times` calls of `operation` (on paths matching `path`) fail, after `skip` that succeed. */
   failOn (operation: FaultOperation, code: FaultCode, options: { times?: number, path?: RegExp, skip?: number } = {}): void {
     this.faults.push({ operation, code, skip: options.skip ?? 0, remaining: options.times ?? Number.POSITIVE_INFINITY, path: options.path })
+  }
+
+  /** Parks fdatasyncs of matching paths until the returned function is called. */
+  holdDatasync (path: RegExp): () => void {
+    let release: () => void = () => {}
+    const hold = { path, released: new Promise<void>((resolve) => { release = resolve }) }
+    this.holds.push(hold)
+    return () => {
+      this.holds = this.holds.filter((other) => other !== hold)
+      release()
+    }
+  }
+
+  /** Resolves once no hold matches `path` any more. */
+  async waitForDatasyncHolds (path: string): Promise<void> {
+    // Bounded: each round waits for one hold to be released (and removed).
+    for (let hold = this.holds.find((candidate) => candidate.path.test(path)); hold !== undefined; hold = this.holds.find((candidate) => candidate.path.test(path))) {
+      await hold.released
+    }
   }
 
   clearFaults (): void {
@@ -271,6 +292,7 @@ class FaultyHandle implements FileHandle {
 
   async datasync (): Promise<void> {
     await Promise.resolve()
+    await this.fs.waitForDatasyncHolds(this.path)
     this.ensure()
     this.fs.fault('datasync', this.path)
     this.inode.durableData = this.inode.data.slice(0, this.inode.size)
