@@ -23,7 +23,7 @@
  */
 import { SluiceError, isSluiceError } from '../core/errors.js'
 import type { TopicPartitions } from '../engine/consumer-protocol.js'
-import type { Engine } from '../engine/engine.js'
+import type { Engine, FetchWait } from '../engine/engine.js'
 import { batchesIn } from '../io/record-batch-view.js'
 import type { KafkaRecord } from '../io/record-batch-view.js'
 import { resolveConsumerOptions } from './consumer-options.js'
@@ -132,6 +132,8 @@ interface PartitionState {
   /** Bumped by seek and revocation so in-flight deliveries notice. */
   epoch: number
   reset: OffsetReset
+  /** This partition's entry in the long-poll wait, updated in place (no object per wait). */
+  wait: FetchWait
 }
 
 /** Wait before retrying a read that failed with a retriable error. */
@@ -152,6 +154,10 @@ export class Consumer {
   private readonly engine: Engine
   private readonly subscriptions: Array<{ pattern: string | RegExp, fromBeginning: boolean }> = []
   private readonly partitions = new Map<string, PartitionState>()
+  /** Bumped whenever `partitions` gains or loses an entry; the fetch loop rebuilds its list then. */
+  private partitionsVersion = 0
+  /** The long-poll wait list, refilled in place before each wait. */
+  private readonly waitList: FetchWait[] = []
   private membership: GroupMembership | undefined
   private manual = false
   private running = false
@@ -213,7 +219,7 @@ export class Consumer {
       }
     }
     for (const [key, state] of this.partitions) {
-      if (!wanted.has(key)) { state.epoch++; this.partitions.delete(key) }
+      if (!wanted.has(key)) { state.epoch++; this.removePartition(key) }
     }
     this.wakeLoop()
   }
@@ -390,9 +396,14 @@ export class Consumer {
   }
 
   private addPartition (topic: string, partition: number): PartitionState {
-    const state: PartitionState = { topic, partition, position: -1, committed: -1, paused: false, epoch: 0, reset: this.resetFor(topic) }
+    const state: PartitionState = { topic, partition, position: -1, committed: -1, paused: false, epoch: 0, reset: this.resetFor(topic), wait: { topic, partition, offset: -1 } }
     this.partitions.set(keyOf(topic, partition), state)
+    this.partitionsVersion++
     return state
+  }
+
+  private removePartition (key: string): void {
+    if (this.partitions.delete(key)) this.partitionsVersion++
   }
 
   private syncUngroupedAssignment (): void {
@@ -406,7 +417,7 @@ export class Consumer {
       }
     }
     for (const [key, state] of this.partitions) {
-      if (!wanted.has(key)) { state.epoch++; this.partitions.delete(key) }
+      if (!wanted.has(key)) { state.epoch++; this.removePartition(key) }
     }
     this.wakeLoop()
   }
@@ -468,7 +479,7 @@ export class Consumer {
           .map((state) => ({ topic: state.topic, partition: state.partition, offset: state.position }))).catch((error: unknown) => { this.lastError = error })
       }
     }
-    for (const state of states) this.partitions.delete(keyOf(state.topic, state.partition))
+    for (const state of states) this.removePartition(keyOf(state.topic, state.partition))
     this.wakeLoop()
   }
 
@@ -505,22 +516,32 @@ export class Consumer {
 
   private async fetchLoop (options: RunOptions): Promise<void> {
     let cursor = 0
+    // The partition list is rebuilt only when the assignment changes, not per fetch: a caught-up
+    // consumer goes round this loop once per batch appended, so per-round garbage adds up.
+    let version = -1
+    let states: PartitionState[] = []
     while (this.running) {
       if (this.fatalError !== undefined) {
         this.running = false
         break
       }
-      const active = [...this.partitions.values()].filter((state) => !state.paused)
-      if (active.length === 0) {
+      if (version !== this.partitionsVersion) {
+        version = this.partitionsVersion
+        states = [...this.partitions.values()]
+      }
+      let unpaused = 0
+      for (const state of states) if (!state.paused) unpaused++
+      if (unpaused === 0) {
         await this.sleep(this.options.maxWaitMs)
         continue
       }
       let delivered = false
       // Start at a rotating partition so a busy one cannot starve the others.
-      cursor = (cursor + 1) % active.length
-      for (let step = 0; step < active.length && this.running; step++) {
-        const state = active[(cursor + step) % active.length]!
-        if (state.paused || this.partitions.get(keyOf(state.topic, state.partition)) !== state) continue
+      cursor = (cursor + 1) % states.length
+      for (let step = 0; step < states.length && this.running; step++) {
+        const state = states[(cursor + step) % states.length]!
+        // Revoked or reassigned while an earlier partition of this round was read or delivered.
+        if (state.paused || (version !== this.partitionsVersion && this.partitions.get(keyOf(state.topic, state.partition)) !== state)) continue
         try {
           if (state.position < 0) await this.initPosition(state)
           const { records, highWatermark } = await this.engine.read(state.topic, state.partition, state.position, this.options.maxBytesPerPartition)
@@ -536,7 +557,7 @@ export class Consumer {
             await this.resetPosition(state)
             delivered = true
           } else if (isSluiceError(error, 'UNKNOWN_TOPIC_OR_PARTITION')) {
-            this.partitions.delete(keyOf(state.topic, state.partition))
+            this.removePartition(keyOf(state.topic, state.partition))
           } else if (isSluiceError(error, 'SLUICE_CLOSED')) {
             this.running = false
           } else if (isSluiceError(error) && error.retriable) {
@@ -549,11 +570,15 @@ export class Consumer {
         }
       }
       if (!delivered && this.running) {
-        const waits = [...this.partitions.values()].filter((state) => !state.paused && state.position >= 0)
-          .map((state) => ({ topic: state.topic, partition: state.partition, offset: state.position }))
+        const waits = this.waitList
+        waits.length = 0
+        for (const state of this.partitions.values()) {
+          if (state.paused || state.position < 0) continue
+          state.wait.offset = state.position
+          waits.push(state.wait)
+        }
         if (waits.length === 0) continue
-        this.wake = new AbortController()
-        await this.engine.waitForData(waits, this.options.maxWaitMs, this.wake.signal)
+        await this.engine.waitForData(waits, this.options.maxWaitMs, this.wakeSignal())
       }
     }
   }
@@ -589,7 +614,10 @@ export class Consumer {
       const messages: ConsumedMessage[] = []
       for (const batch of batchesIn(bytes, { verifyCrc: false })) {
         if (!batch.isControl) {
-          for (const record of batch) if (record.offset >= from) messages.push(toMessage(record))
+          const records = batch.records()
+          for (let record = records.nextRecord(); record !== undefined; record = records.nextRecord()) {
+            if (record.offset >= from) messages.push(toMessage(record))
+          }
         }
         next = batch.nextOffset
       }
@@ -637,7 +665,8 @@ export class Consumer {
     const heartbeat = async (): Promise<void> => {}
     for (const batch of batchesIn(bytes, { verifyCrc: false })) {
       if (!batch.isControl) {
-        for (const record of batch) {
+        const records = batch.records()
+        for (let record = records.nextRecord(); record !== undefined; record = records.nextRecord()) {
           if (record.offset < from) continue
           if (!this.running || state.epoch !== epoch || state.paused) return true
           this.handlerStarted()
@@ -686,12 +715,22 @@ export class Consumer {
   }
 
   private async sleep (ms: number): Promise<void> {
-    this.wake = new AbortController()
-    const signal = this.wake.signal
+    const signal = this.wakeSignal()
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, ms)
       signal.addEventListener('abort', () => { clearTimeout(timer); resolve() }, { once: true })
     })
+  }
+
+  /**
+   * The signal that ends the loop's next wait. One controller serves every wait until
+   * `wakeLoop` fires it (a controller per wait was garbage on every batch). A wake that came
+   * while the loop was not waiting is dropped here, as before: the loop re-reads every
+   * partition's state before it waits again, so it needs no wake-up for that change.
+   */
+  private wakeSignal (): AbortSignal {
+    if (this.wake.signal.aborted) this.wake = new AbortController()
+    return this.wake.signal
   }
 
   private wakeLoop (): void {

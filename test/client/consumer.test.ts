@@ -249,6 +249,43 @@ describe('Consumer', () => {
     await consumer.close()
   })
 
+  test('while caught up and waiting: resume, a newly assigned partition and a seek each take effect without waiting out maxWaitMs', async () => {
+    const sluice = await openSluice()
+    await sluice.admin().createTopics({ topics: [{ topic: 'live', numPartitions: 2 }] })
+    const producer = sluice.producer({ idempotent: false, acks: 1 })
+    const consumer = sluice.consumer({ autoOffsetReset: 'earliest', maxWaitMs: 30_000 })
+    const seen: string[] = []
+    consumer.assign([{ topic: 'live', partitions: [0] }])
+    await consumer.run({ eachMessage: async ({ partition, message }) => { seen.push(`${partition}:${message.offset}:${message.value!.toString()}`) } })
+    await producer.send({ topic: 'live', messages: [{ value: 'a', partition: 0 }] })
+    await until(() => seen.length === 1, 5_000, 'first record')
+
+    // Paused: nothing is delivered; resumed: the waiting loop wakes at once.
+    consumer.pause([{ topic: 'live' }])
+    await producer.send({ topic: 'live', messages: [{ value: 'b', partition: 0 }] })
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(seen).toEqual(['0:0:a'])
+    consumer.resume([{ topic: 'live' }])
+    await until(() => seen.length === 2, 5_000, 'record after resume')
+
+    // A partition added to the assignment is read by the running loop.
+    await producer.send({ topic: 'live', messages: [{ value: 'c', partition: 1 }] })
+    consumer.assign([{ topic: 'live', partitions: [0, 1] }])
+    await until(() => seen.length === 3, 5_000, 'record of the new partition')
+    expect(seen[2]).toBe('1:0:c')
+
+    // A seek back replays, and a partition dropped from the assignment is no longer read.
+    consumer.assign([{ topic: 'live', partitions: [0] }])
+    consumer.seek({ topic: 'live', partition: 0, offset: 0 })
+    await until(() => seen.length === 5, 5_000, 'replay after seek')
+    await producer.send({ topic: 'live', messages: [{ value: 'd', partition: 1 }, { value: 'e', partition: 0 }] })
+    await until(() => seen.length === 6, 5_000, 'record after reassignment')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(seen).toEqual(['0:0:a', '0:1:b', '1:0:c', '0:0:a', '0:1:b', '0:2:e'])
+    await consumer.close()
+    await producer.close()
+  })
+
   test('bad input gets typed errors: invalid group id, stale generation commits', async () => {
     const sluice = await openSluice()
     expect(() => sluice.consumer({ groupId: '' })).toThrow(expect.objectContaining({ code: 'INVALID_GROUP_ID' }))
