@@ -26,7 +26,9 @@
  *
  * Output: a fresh exact-size Buffer by default; with target 'scratch' a view of the encoder's
  * growable scratch, valid until the encoder's next call (for callers that copy or write it out
- * immediately).
+ * immediately); with a caller-owned Buffer as target, a view of its start when the batch fits
+ * (else a fresh Buffer). A producer reuses its large batch buffers that way: fresh 256 KiB
+ * Buffers are external memory, and V8 answers external memory growth with extra scavenges.
  */
 import { assert } from '../core/assert.js'
 import { SluiceError } from '../core/errors.js'
@@ -110,18 +112,26 @@ export interface RecordBatchInput extends RecordBatchFields {
 }
 
 /**
- * Records as parallel arrays: record i has key `keys[i]` (or null when `keys` is null),
- * value `values[i]`, offsetDelta i, no headers, and timestamp `timestamps[i]` (or the
- * batch's baseTimestamp).
+ * Records as parallel arrays: the batch holds the records at indexes [start, end); record i has
+ * key `keys[i]` (or null when `keys` is null), value `values[i]`, offsetDelta i - start, no
+ * headers, and timestamp `timestamps[i]` (or the batch's baseTimestamp). The arrays have equal
+ * lengths.
  */
 export interface RecordBatchColumns extends RecordBatchFields {
   keys: ArrayLike<Uint8Array | null> | null
   values: ArrayLike<Uint8Array | null>
   timestamps?: ArrayLike<number>
+  /** First index of the batch's records. @defaultValue 0 */
+  start?: number
+  /** Index after the batch's last record. @defaultValue values.length */
+  end?: number
 }
 
-/** Where an encoder puts its output: a fresh Buffer, or a view of its reused scratch. */
-export type EncodeTarget = 'fresh' | 'scratch'
+/**
+ * Where an encoder puts its output: a fresh Buffer, a view of its reused scratch, or a view of a
+ * caller-owned Buffer (when the batch fits in it; otherwise a fresh Buffer).
+ */
+export type EncodeTarget = 'fresh' | 'scratch' | Buffer
 
 /** Largest batch an encoder builds: batchLength is an int32. */
 const BATCH_BYTES_MAX = 2 ** 31 - 1
@@ -259,9 +269,10 @@ export class RecordBatchEncoder {
     return this.#sizes
   }
 
-  /** A buffer of exactly `size` bytes: fresh, or a view of the (grown) scratch. */
+  /** A buffer of exactly `size` bytes: fresh, a view of the (grown) scratch or of the caller's. */
   #bufferFor (size: number, target: EncodeTarget): Buffer {
     if (target === 'fresh') return Buffer.allocUnsafe(size)
+    if (target !== 'scratch') return target.length >= size ? target.subarray(0, size) : Buffer.allocUnsafe(size)
     if (this.#scratch.length < size) this.#scratch = Buffer.allocUnsafe(Math.max(size, this.#scratch.length * 2))
     return this.#scratch.subarray(0, size)
   }
@@ -362,30 +373,34 @@ export class RecordBatchEncoder {
     const keys = input.keys
     const values = input.values
     const timestamps = input.timestamps
-    const count = values.length
-    checkInt('values.length', count, 0, 0x7fffffff)
-    if (keys !== null && keys.length !== count) throw invalid(`keys.length ${keys.length} differs from values.length ${count}`)
-    if (timestamps !== undefined && timestamps.length !== count) throw invalid(`timestamps.length ${timestamps.length} differs from values.length ${count}`)
+    const length = values.length
+    checkInt('values.length', length, 0, 0x7fffffff)
+    if (keys !== null && keys.length !== length) throw invalid(`keys.length ${keys.length} differs from values.length ${length}`)
+    if (timestamps !== undefined && timestamps.length !== length) throw invalid(`timestamps.length ${timestamps.length} differs from values.length ${length}`)
+    const start = input.start === undefined ? 0 : checkInt('start', input.start, 0, length)
+    const end = input.end === undefined ? length : checkInt('end', input.end, start, length)
+    const count = end - start
     const sizes = this.#sizesFor(count)
 
     let baseTimestamp: number
     if (input.baseTimestamp !== undefined) baseTimestamp = input.baseTimestamp
     else if (count === 0) baseTimestamp = -1
-    else baseTimestamp = timestamps === undefined ? Date.now() : timestamps[0]!
+    else baseTimestamp = timestamps === undefined ? Date.now() : timestamps[start]!
     checkSafe('baseTimestamp', baseTimestamp)
     let maxTimestamp = count === 0 ? -1 : baseTimestamp
 
     // Size pass. Attributes (1 byte), headersCount 0 (1 byte), timestampDelta 0 (1 byte)
     // unless timestamps are given.
     let recordsBytes = 0
-    for (let index = 0; index < count; index++) {
+    for (let index = start; index < end; index++) {
       const key = keys === null ? null : keys[index]!
       const value = values[index]!
       // A string here would be measured in UTF-16 units and copied as garbage: refuse it.
       if ((key !== null && !(key instanceof Uint8Array)) || (value !== null && !(value instanceof Uint8Array))) {
         throw invalid(`keys[${index}] and values[${index}] must be Uint8Arrays or null`)
       }
-      let size = 3 + sizeOfVarint(index)
+      const delta = index - start
+      let size = 3 + sizeOfVarint(delta)
       if (key === null) size += 1
       else size += sizeOfVarint(key.length) + key.length
       if (value === null) size += 1
@@ -397,7 +412,7 @@ export class RecordBatchEncoder {
         if (timestamp > maxTimestamp) maxTimestamp = timestamp
         size += sizeOfVarlong(timestamp - baseTimestamp) - 1
       }
-      sizes[index] = size
+      sizes[delta] = size
       recordsBytes += sizeOfVarint(size) + size
     }
     if (recordsBytes > BATCH_BYTES_MAX - RECORD_BATCH_OVERHEAD) throw new SluiceError('MESSAGE_TOO_LARGE', `batch records exceed ${BATCH_BYTES_MAX} bytes`)
@@ -411,25 +426,38 @@ export class RecordBatchEncoder {
 
     // Write pass: plain byte stores for the one-byte fields, copies for the payloads.
     let position: number = RECORD_BATCH_OVERHEAD
-    for (let index = 0; index < count; index++) {
-      position = writeVarint(batch, position, sizes[index]!)
+    for (let index = start; index < end; index++) {
+      const delta = index - start
+      position = writeVarint(batch, position, sizes[delta]!)
       batch[position++] = 0
       if (timestamps === undefined) batch[position++] = 0
       else position = writeVarlong(batch, position, timestamps[index]! - baseTimestamp)
-      position = writeVarint(batch, position, index)
+      position = writeVarint(batch, position, delta)
       const key = keys === null ? null : keys[index]!
       if (key === null) {
         batch[position++] = 1
       } else {
-        position = writeVarint(batch, position, key.length)
-        position = copyBytes(batch, position, key)
+        const keyLength = key.length
+        position = writeVarint(batch, position, keyLength)
+        if (keyLength <= SMALL_COPY_BYTES) {
+          for (let byte = 0; byte < keyLength; byte++) batch[position + byte] = key[byte]!
+        } else {
+          batch.set(key, position)
+        }
+        position += keyLength
       }
       const value = values[index]!
       if (value === null) {
         batch[position++] = 1
       } else {
-        position = writeVarint(batch, position, value.length)
-        position = copyBytes(batch, position, value)
+        const valueLength = value.length
+        position = writeVarint(batch, position, valueLength)
+        if (valueLength <= SMALL_COPY_BYTES) {
+          for (let byte = 0; byte < valueLength; byte++) batch[position + byte] = value[byte]!
+        } else {
+          batch.set(value, position)
+        }
+        position += valueLength
       }
       batch[position++] = 0
     }
@@ -452,10 +480,10 @@ export class RecordBatchEncoder {
     if (size > BATCH_BYTES_MAX) throw new SluiceError('MESSAGE_TOO_LARGE', `compressed batch of ${size} bytes exceeds ${BATCH_BYTES_MAX}`)
     // `staged` lives in the scratch; a 'scratch' output must not overlap it, so copy the
     // header out first when the scratch would be reused.
-    if (target === 'scratch') {
+    if (target !== 'fresh') {
       const header = Buffer.from(staged.subarray(0, RECORD_BATCH_OVERHEAD))
       const compressedCopy = compressed.buffer === this.#scratch.buffer ? Buffer.from(compressed) : compressed
-      const batch = this.#bufferFor(size, 'scratch')
+      const batch = this.#bufferFor(size, target)
       batch.set(header, 0)
       batch.set(compressedCopy, RECORD_BATCH_OVERHEAD)
       return this.#finish(batch, size)
