@@ -137,7 +137,7 @@ const BATCH_BUFFER_BYTES = BULK_BATCH_BYTES + 32 * 1024
 const BATCH_BUFFERS_MAX = IN_FLIGHT_MAX + 1
 
 /** Slots an open batch reserves up front (it grows past them when records are small). */
-const OPEN_BATCH_SLOTS_MAX = 1024
+const OPEN_BATCH_SLOTS_MAX = 4096
 
 /** The records of one batch, kept so a batch can be re-encoded with a new sequence. */
 interface BatchRecords {

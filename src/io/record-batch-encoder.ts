@@ -387,7 +387,9 @@ export class RecordBatchEncoder {
     else if (count === 0) baseTimestamp = -1
     else baseTimestamp = timestamps === undefined ? Date.now() : timestamps[start]!
     checkSafe('baseTimestamp', baseTimestamp)
-    let maxTimestamp = count === 0 ? -1 : baseTimestamp
+    // With timestamps, the largest of them (as the general path computes it), even when an
+    // explicit baseTimestamp is later than all of them.
+    let maxTimestamp = count === 0 ? -1 : timestamps === undefined ? baseTimestamp : -Infinity
 
     // Size pass. Attributes (1 byte), headersCount 0 (1 byte), timestampDelta 0 (1 byte)
     // unless timestamps are given.
@@ -408,9 +410,11 @@ export class RecordBatchEncoder {
       if (timestamps !== undefined) {
         const timestamp = timestamps[index]!
         checkSafe(`timestamps[${index}]`, timestamp)
-        checkSafe(`timestamps[${index}] - baseTimestamp`, timestamp - baseTimestamp)
         if (timestamp > maxTimestamp) maxTimestamp = timestamp
-        size += sizeOfVarlong(timestamp - baseTimestamp) - 1
+        // Producers send records stamped within milliseconds of each other: a delta in [0, 64)
+        // is one varlong byte, without the general (floating-point) size loop.
+        const delta = timestamp - baseTimestamp
+        if (delta < 0 || delta >= 64) size += sizeOfVarlong(checkSafe(`timestamps[${index}] - baseTimestamp`, delta)) - 1
       }
       sizes[delta] = size
       recordsBytes += sizeOfVarint(size) + size
@@ -430,8 +434,13 @@ export class RecordBatchEncoder {
       const delta = index - start
       position = writeVarint(batch, position, sizes[delta]!)
       batch[position++] = 0
-      if (timestamps === undefined) batch[position++] = 0
-      else position = writeVarlong(batch, position, timestamps[index]! - baseTimestamp)
+      if (timestamps === undefined) {
+        batch[position++] = 0
+      } else {
+        const timestampDelta = timestamps[index]! - baseTimestamp
+        if (timestampDelta >= 0 && timestampDelta < 64) batch[position++] = timestampDelta * 2
+        else position = writeVarlong(batch, position, timestampDelta)
+      }
       position = writeVarint(batch, position, delta)
       const key = keys === null ? null : keys[index]!
       if (key === null) {

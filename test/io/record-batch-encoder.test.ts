@@ -1,7 +1,7 @@
 import { describe, expect } from 'vitest'
 import { fc, test } from '@fast-check/vitest'
 import { isSluiceError } from '../../src/core/errors.js'
-import { RecordBatchEncoder, RecordBatchView, encodeRecordBatchColumns } from '../../src/io/record-batch.js'
+import { RecordBatchEncoder, RecordBatchView, encodeRecordBatch, encodeRecordBatchColumns } from '../../src/io/record-batch.js'
 
 const TS = 1_700_000_000_000
 const arbBytes = fc.option(fc.uint8Array({ maxLength: 300 }), { nil: null })
@@ -30,6 +30,30 @@ describe('RecordBatchEncoder.encodeColumns', () => {
     expect(ranged.toString('hex')).toBe(sliced.toString('hex'))
     const decoded = [...RecordBatchView.from(ranged)]
     expect(decoded.map((record) => record.offset)).toEqual(Array.from({ length: end - start }, (_, index) => index))
+  })
+
+  test.prop([fc.array(fc.integer({ min: -200, max: 200 }), { minLength: 1, maxLength: 200 })])(
+    'timestamps a few milliseconds apart (one-byte deltas and their edges) encode as the general path does',
+    (offsets) => {
+      const timestamps = offsets.map((offset) => TS + offset)
+      const values = offsets.map((offset) => Buffer.from(String(offset)))
+      const columns = encodeRecordBatchColumns({ keys: null, values, timestamps, baseTimestamp: TS })
+      const general = encodeRecordBatch({ baseTimestamp: TS, records: values.map((value, index) => ({ value, timestamp: timestamps[index]! })) })
+      expect(columns.toString('hex')).toBe(general.toString('hex'))
+      expect([...RecordBatchView.from(columns)].map((record) => record.timestamp)).toEqual(timestamps)
+    }
+  )
+
+  test('timestamps that are not safe integers raise SLUICE_INVALID_OPTION', () => {
+    for (const bad of [TS + 0.5, 1.5, Number.NaN, 2 ** 60]) {
+      let code = 'none'
+      try {
+        encodeRecordBatchColumns({ keys: null, values: [Buffer.from('a'), Buffer.from('b')], timestamps: [TS, bad], baseTimestamp: TS })
+      } catch (error) {
+        code = isSluiceError(error) ? error.code : 'other'
+      }
+      expect(code).toBe('SLUICE_INVALID_OPTION')
+    }
   })
 
   test('a range outside the columns raises SLUICE_INVALID_OPTION', () => {
