@@ -43,6 +43,14 @@
  *   or failed, appends are rejected with KAFKA_STORAGE_ERROR and retry the repair; reads keep
  *   working throughout (they never go past the high watermark).
  *
+ * Read path: a read is served from the active segment's tail when it holds the bytes, else from
+ *   the file on libuv's threadpool. Sequential readers are remembered by the offset they will
+ *   ask for next (`readCursors`); once one reads the file twice in a row, the next windows of
+ *   the segment are read ahead for it (read-ahead.ts, with the measurements behind it), and its
+ *   later reads only copy from memory. Anything that changes what a position means (rollback,
+ *   truncation, segment deletion or replacement) drops every cursor and window
+ *   (`clearReadCursors`, `cursorGeneration`); a window is never served past the high watermark.
+ *
  * Offsets: logStartOffset <= highWatermark <= logEndOffset; reads below logStartOffset or above
  * logEndOffset fail with OFFSET_OUT_OF_RANGE; reads in [highWatermark, logEndOffset] are empty.
  *
@@ -59,6 +67,8 @@ import type { FileCache } from './file-cache.js'
 import { SegmentIndexCache } from './index-cache.js'
 import { CLEANED_SUFFIX, DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, SWAP_SUFFIX, TIME_INDEX_SUFFIX, parseSegmentFileName } from './layout.js'
 import type { PartitionLayout } from './layout.js'
+import { ReadAheadStream, sharedReadAheadPool } from './read-ahead.js'
+import type { ReadAheadPool } from './read-ahead.js'
 import { Segment } from './segment.js'
 import type { SegmentState } from './segment.js'
 
@@ -155,6 +165,8 @@ export interface PartitionLogOptions {
   stagedBytesMax?: number
   /** Bounds loaded index mirrors of old segments, shared by an engine's logs. @defaultValue a cache of 16 for this log */
   indexCache?: SegmentIndexCache
+  /** Windows read ahead for sequential readers (see read-ahead.ts). @defaultValue the process-wide pool (32 MiB) */
+  readAhead?: ReadAheadPool
 }
 
 export interface AppendResult {
@@ -234,6 +246,9 @@ class WaiterQueue {
 
 interface Repair { segment: Segment, size: number, cause: unknown }
 
+/** A sequential reader's next position, and the windows read ahead for it (if any). */
+interface ReadCursor { segment: Segment, position: number, stream: ReadAheadStream | undefined }
+
 /**
  * A rolled segment being made durable in the background. `recoveryPoint` is the log's recovery
  * point when it rolled (offsets below were already flushed); `done` settles when its fdatasync
@@ -271,8 +286,9 @@ export class PartitionLog {
   /** Rolled segments whose fdatasync still runs in the background, oldest first (see `roll`). */
   private sealing: SealingSegment[] = []
   /** Next-read positions of sequential readers, by the offset they will ask for. */
-  private readonly readCursors = new Map<number, { segment: Segment, position: number }>()
+  private readonly readCursors = new Map<number, ReadCursor>()
   private cursorGeneration = 0
+  private readonly readAheadPool: ReadAheadPool
   private lastFlushMs: number
   private closePromise: Promise<void> | undefined
   private closed = false
@@ -286,6 +302,7 @@ export class PartitionLog {
     this.tailRetainBytes = options.tailRetainBytes ?? 4 * 1024 * 1024
     this.stagedBytesMax = options.stagedBytesMax ?? 64 * 1024 * 1024
     this.indexCache = options.indexCache ?? new SegmentIndexCache(16)
+    this.readAheadPool = options.readAhead ?? sharedReadAheadPool
     this.lastFlushMs = this.clock()
   }
 
@@ -775,6 +792,11 @@ export class PartitionLog {
     const visibleOffset = this.visible.offset
     if (offset >= visibleOffset) return empty()
     try {
+      const ahead = this.readCursors.get(offset)
+      if (ahead?.stream !== undefined) {
+        const records = await this.readFromWindows(offset, ahead, maxBytes, options.buffer)
+        if (records !== undefined) return { records, highWatermark: this.visible.offset, logStartOffset: this.logStart }
+      }
       for (let index = this.segmentIndexFor(offset); index < this.segments.length; index++) {
         const segment = this.segments[index]!
         const end = segment === this.active ? this.visible.position : segment.size
@@ -787,7 +809,8 @@ export class PartitionLog {
         const records = located.fromTail
           ? wholeBatches(located.bytes, maxBytes)
           : await this.collect(segment, located.position, located.bytes, end, maxBytes, options.buffer)
-        this.rememberCursor(segment, located.position, records, generation)
+        // A second read in a row from the file by the same reader: start reading ahead for it.
+        this.rememberCursor(segment, located.position, records, generation, !located.fromTail && hint !== undefined)
         return { records, highWatermark: this.visible.offset, logStartOffset: this.logStart }
       }
     } catch (error) {
@@ -797,24 +820,108 @@ export class PartitionLog {
   }
 
   /**
+   * Serves a read from the windows read ahead for `cursor` (see read-ahead.ts): whole batches
+   * from the cursor's position, at most `maxBytes` (more only never: a first batch larger than
+   * `maxBytes` goes the ordinary way), copied into the caller's buffer as the `ReadOptions.buffer`
+   * contract says. Returns undefined when the windows cannot serve it; the caller then reads the
+   * file as without read-ahead, and that path reports errors and corruption.
+   */
+  private async readFromWindows (offset: number, cursor: ReadCursor, maxBytes: number, buffer: Uint8Array | undefined): Promise<Uint8Array | undefined> {
+    const stream = cursor.stream!
+    const { segment, position } = cursor
+    const generation = this.cursorGeneration
+    if (stream.generation === generation && stream.segment === segment && stream.covers(position)) {
+      await stream.settle(position, Math.max(maxBytes, LOG_OVERHEAD))
+      // A first batch larger than maxBytes is returned whole: wait for its windows too. Only a
+      // hint here; the bytes are checked again after the last await.
+      const firstBatchBytes = stream.batchSizeAt(position)
+      if (firstBatchBytes > maxBytes) await stream.settle(position, firstBatchBytes)
+      // No await from here to the copy: the generation (positions still mean the same bytes, the
+      // segment still exists), the visible end and the window bytes are checked and used together.
+      if (generation === this.cursorGeneration && cursor.stream === stream && !stream.released) {
+        const end = segment === this.active ? this.visible.position : segment.size
+        let wanted = Math.min(end - position, maxBytes)
+        if (firstBatchBytes > wanted && firstBatchBytes <= end - position) wanted = firstBatchBytes
+        if (wanted >= RECORD_BATCH_OVERHEAD) {
+          const target = buffer !== undefined && buffer.byteLength >= wanted ? buffer.subarray(0, wanted) : Buffer.allocUnsafe(wanted)
+          const copied = stream.copyInto(position, target)
+          const view = dataViewOf(target)
+          let at = 0
+          let valid = true
+          while (at + LOG_OVERHEAD <= copied) {
+            const size = batchSize(view, at)
+            if (size < RECORD_BATCH_OVERHEAD) { valid = false; break }
+            if (at + size > copied || (at > 0 && at + size > maxBytes)) break
+            at += size
+          }
+          if (valid && at > 0 && batchLastOffset(view, 0) >= offset) {
+            const records = target.subarray(0, at)
+            cursor.stream = undefined
+            this.rememberCursor(segment, position, records, generation, stream)
+            return records
+          }
+        }
+      }
+    }
+    if (cursor.stream === stream) cursor.stream = undefined
+    stream.release()
+    return undefined
+  }
+
+  /**
    * Remembers where the batch after `records` starts, keyed by its offset, so that the reader's
    * next read (which asks for exactly that offset) starts there instead of at the index entry.
    * Bounded (READ_CURSORS_MAX, oldest dropped); cleared whenever positions may change meaning
-   * (rollback, segment deletion or replacement).
+   * (rollback, segment deletion or replacement). `readAhead` is the reader's stream of windows
+   * to carry over, or true to start one (the reader reads the file sequentially).
    */
-  private rememberCursor (segment: Segment, position: number, records: Uint8Array, generation: number): void {
+  private rememberCursor (segment: Segment, position: number, records: Uint8Array, generation: number, readAhead: ReadAheadStream | boolean): void {
     // A rollback or segment change while this read ran may have moved batches: remember nothing.
-    if (generation !== this.cursorGeneration || records.byteLength < RECORD_BATCH_OVERHEAD) return
+    if (generation !== this.cursorGeneration || records.byteLength < RECORD_BATCH_OVERHEAD) {
+      if (readAhead instanceof ReadAheadStream) readAhead.release()
+      return
+    }
     const view = dataViewOf(records)
     let at = 0
     let last = 0
     while (at + LOG_OVERHEAD <= records.byteLength) { last = at; at += batchSize(view, at) }
     const nextOffset = batchLastOffset(view, last) + 1
-    if (this.readCursors.size >= READ_CURSORS_MAX) this.readCursors.delete(this.readCursors.keys().next().value as number)
-    this.readCursors.set(nextOffset, { segment, position: position + at })
+    const next = position + at
+    let cursor = this.readCursors.get(nextOffset)
+    if (cursor !== undefined && (cursor.segment !== segment || cursor.position !== next)) {
+      this.readCursors.delete(nextOffset)
+      cursor.stream?.release()
+      cursor = undefined
+    }
+    if (cursor === undefined) {
+      if (this.readCursors.size >= READ_CURSORS_MAX) {
+        const oldest = this.readCursors.keys().next().value as number
+        this.readCursors.get(oldest)?.stream?.release()
+        this.readCursors.delete(oldest)
+      }
+      cursor = { segment, position: next, stream: undefined }
+      this.readCursors.set(nextOffset, cursor)
+    }
+    // Two readers at the same place share one stream (the same bytes come next for both).
+    let stream = cursor.stream
+    if (readAhead instanceof ReadAheadStream) {
+      if (stream === undefined || stream.released) stream = readAhead
+      else readAhead.release()
+    } else if (readAhead && (stream === undefined || stream.released)) {
+      stream = new ReadAheadStream(this.readAheadPool, segment, generation, next)
+    }
+    if (stream === undefined || stream.released) {
+      cursor.stream = undefined
+      return
+    }
+    cursor.stream = stream
+    stream.consume(next)
+    // Only bytes handed to the OS are in the file; the tail serves the rest.
+    stream.fill(segment === this.active ? segment.writtenBytes : segment.size)
   }
 
   private clearReadCursors (): void {
+    for (const cursor of this.readCursors.values()) cursor.stream?.release()
     this.readCursors.clear()
     this.cursorGeneration++
   }
