@@ -908,7 +908,7 @@ export class PartitionLog {
       if (stream === undefined || stream.released) stream = readAhead
       else readAhead.release()
     } else if (readAhead && (stream === undefined || stream.released)) {
-      stream = new ReadAheadStream(this.readAheadPool, segment, generation, next)
+      stream = new ReadAheadStream(this.readAheadPool, segment, generation, next, () => !this.closed)
     }
     if (stream === undefined || stream.released) {
       cursor.stream = undefined

@@ -85,7 +85,9 @@ export class ReadAheadStream {
     private readonly pool: ReadAheadPool,
     readonly segment: Segment,
     readonly generation: number,
-    position: number
+    position: number,
+    /** False once the owner is gone (log closed): its windows go back at the next shortage. */
+    readonly live: () => boolean = () => true
   ) {
     this.nextPosition = position
     this.lastUsedMs = pool.now()
@@ -253,13 +255,13 @@ export class ReadAheadPool {
     this.holders.delete(stream)
   }
 
-  /** Releases the least recently used streams idle for `idleMs` until a buffer is free. */
+  /** Releases the least recently used streams idle for `idleMs` (or whose log closed) until a buffer is free. */
   private reclaimIdle (requester: ReadAheadStream): void {
     const now = this.now()
     // Bounded: each holder is visited once (release removes it from the set).
     for (const holder of [...this.holders]) {
       if (this.free.length > 0) return
-      if (holder === requester || now - holder.lastUsedMs < this.idleMs) continue
+      if (holder === requester || (holder.live() && now - holder.lastUsedMs < this.idleMs)) continue
       holder.release()
     }
   }

@@ -341,4 +341,35 @@ describe('read-ahead for sequential readers', () => {
     expect(readers[1]!.read).toEqual(stored.slice(30, 36))
     expect(pool.allocatedWindows).toBe(3)
   })
+
+  test('windows of a closed log go back to the pool when another reader needs them', async () => {
+    const pool = smallPool({ windowsMax: 3, idleMs: 60_000, clock: () => 0 })
+    const lengths: number[] = []
+    const fs = recordingReads(nodeFileSystem, lengths)
+    const logs: Opened[] = []
+    const stored: Buffer[][] = []
+    for (const seed of [110, 120]) {
+      const options = { fs, directory: await temporaryDirectory(), pool }
+      const opened = await openLog(options)
+      stored.push(await appendAll(opened.log, batchesOf(30, seed, () => 1000)))
+      logs.push(await reopen(opened, options))
+    }
+    const readSome = async (log: PartitionLog): Promise<Buffer[]> => {
+      const read: Buffer[] = []
+      let offset = 0
+      for (let index = 0; index < 4; index++) {
+        const { records } = await log.read(offset, { maxBytes: 1 })
+        read.push(...splitBatches(records).map((batch) => Buffer.from(batch)))
+        offset = nextOffsetAfter(records)
+      }
+      return read
+    }
+    expect(await readSome(logs[0]!.log)).toEqual(stored[0]!.slice(0, 4))
+    expect(pool.freeWindows).toBe(0)
+    await logs[0]!.log.close()
+    const before = lengths.filter((length) => length === WINDOW_BYTES).length
+    expect(await readSome(logs[1]!.log)).toEqual(stored[1]!.slice(0, 4))
+    expect(lengths.filter((length) => length === WINDOW_BYTES).length).toBeGreaterThan(before)
+    expect(pool.allocatedWindows).toBe(3)
+  })
 })
