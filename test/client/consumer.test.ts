@@ -249,6 +249,93 @@ describe('Consumer', () => {
     await consumer.close()
   })
 
+  test('eachMessage handlers of every shape run one at a time, in order; failures of any shape redeliver', async () => {
+    const sluice = await openSluice()
+    await sluice.admin().createTopics({ topics: [{ topic: 'shapes' }] })
+    const producer = sluice.producer({ idempotent: false })
+    const count = 3_000
+    // One read holds many records: a synchronous handler must not grow the stack per record.
+    await producer.sendBulk({ topic: 'shapes', partition: 0, values: Array.from({ length: count }, (_, index) => Buffer.from(String(index))) })
+    const consumer = sluice.consumer({ autoOffsetReset: 'earliest' })
+    consumer.assign([{ topic: 'shapes', partitions: [0] }])
+    const seen: number[] = []
+    const errors: string[] = []
+    const failed = new Set<number>()
+    let running = 0
+    let overlapped = false
+    const failOnce = (index: number, shape: number): boolean => shape === index % 7 && index % 500 < 7 && !failed.has(index) && failed.add(index) !== undefined
+    await consumer.run({
+      handlerRetryBackoffMs: 1,
+      onHandlerError: (error) => { errors.push((error as Error).message) },
+      eachMessage: ({ message }) => {
+        const index = Number(message.value!.toString())
+        if (running > 0) overlapped = true
+        const record = (): void => { seen.push(index) }
+        switch (index % 7) {
+          case 0: // synchronous, returns nothing
+            if (failOnce(index, 0)) throw new Error(`sync ${index}`)
+            record()
+            return
+          case 1: // async function
+            return (async () => {
+              running++
+              await new Promise((resolve) => setImmediate(resolve))
+              running--
+              if (failOnce(index, 1)) throw new Error(`async ${index}`)
+              record()
+            })()
+          case 2: { // a thenable that is not a promise and calls back twice: counts once
+            const thenable = {
+              then (onFulfilled: (value: unknown) => void, onRejected: (error: unknown) => void): void {
+                if (failOnce(index, 2)) { onRejected(new Error(`thenable ${index}`)); return }
+                record()
+                onFulfilled(undefined)
+                onFulfilled(undefined)
+              }
+            }
+            return thenable as unknown as Promise<void>
+          }
+          case 3: // a thenable whose `then` throws
+            if (failOnce(index, 3)) return { get then () { throw new Error(`getter ${index}`) } } as unknown as Promise<void>
+            record()
+            return
+          default: // an already settled promise
+            record()
+            return Promise.resolve()
+        }
+      }
+    })
+    await until(() => seen.length >= count, 20_000, 'every record')
+    expect(overlapped).toBe(false)
+    expect(seen).toEqual(Array.from({ length: count }, (_, index) => index))
+    expect(errors.sort()).toEqual([...failed].sort((a, b) => a - b).map((index) => `${['sync', 'async', 'thenable', 'getter'][index % 7]} ${index}`).sort())
+    expect(failed.size).toBe(4 * 6)
+    await consumer.close()
+  })
+
+  test('pause from inside eachMessage stops the read after that record; resume continues at the next one', async () => {
+    const sluice = await openSluice()
+    await sluice.admin().createTopics({ topics: [{ topic: 'stop' }] })
+    await sluice.producer({ idempotent: false }).sendBulk({ topic: 'stop', partition: 0, values: ['a', 'b', 'c', 'd'].map((value) => Buffer.from(value)) })
+    const consumer = sluice.consumer({ autoOffsetReset: 'earliest', maxWaitMs: 30_000 })
+    consumer.assign([{ topic: 'stop', partitions: [0] }])
+    const seen: string[] = []
+    await consumer.run({
+      eachMessage: async ({ message, pause }) => {
+        seen.push(message.value!.toString())
+        if (message.value!.toString() === 'b') pause()
+      }
+    })
+    await until(() => seen.length === 2, 5_000, 'records up to the pause')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(seen).toEqual(['a', 'b'])
+    expect(consumer.position('stop', 0)).toBe(2)
+    consumer.resume([{ topic: 'stop' }])
+    await until(() => seen.length === 4, 5_000, 'records after resume')
+    expect(seen).toEqual(['a', 'b', 'c', 'd'])
+    await consumer.close()
+  })
+
   test('while caught up and waiting: resume, a newly assigned partition and a seek each take effect without waiting out maxWaitMs', async () => {
     const sluice = await openSluice()
     await sluice.admin().createTopics({ topics: [{ topic: 'live', numPartitions: 2 }] })
