@@ -516,6 +516,8 @@ export class Producer {
       await this.flush()
       if (this.lingerTimer !== undefined) clearTimeout(this.lingerTimer)
       if (this.immediate !== undefined) clearImmediate(this.immediate)
+      // Everything settled: no batch holds a pooled buffer any more.
+      this.batchBuffers.length = 0
     })()
     return this.closing
   }
