@@ -9,8 +9,8 @@
  * turn; it is then encoded once, straight into one buffer, and appended. A one-message `send`
  * (the per-message hot path) costs one promise and its result array: its resolving functions
  * sit in arrays parallel to the batch's columns, not in an object of their own.
- * `sendBulk` is the fast path: parallel key/value arrays become batches without any
- * per-record object.
+ * `sendBulk` is the fast path: parallel key/value arrays become batches of up to 1 MiB (the
+ * log's write piece) without any per-record object, encoded into reused buffers.
  *
  * Ordering and retries: per partition, batches are appended in the order they closed, at most
  * `IN_FLIGHT_MAX` at a time (Kafka's `max.in.flight.requests.per.connection` bound for
@@ -18,7 +18,9 @@
  * waits for what is in flight to settle, then re-appends the failed batches in order with
  * exponential backoff until `deliveryTimeoutMs`. With idempotence (the default) a retried
  * batch carries the same producer id, epoch and sequence, so the engine answers a batch it
- * already stored with its original offsets instead of writing it twice.
+ * already stored with its original offsets instead of writing it twice. A `sendBulk` call queues
+ * its batches one reservation of buffer room at a time, so concurrent calls to one partition
+ * may interleave batch by batch (each call's records keep their order).
  *
  * Back-pressure: bytes accepted but not yet acknowledged are bounded by `bufferMemory`; `send`
  * waits for room, and fails with SLUICE_BUFFER_FULL after `maxBlockMs`.
