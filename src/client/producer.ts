@@ -716,7 +716,8 @@ export class Producer {
     }
     if (buffer !== undefined) {
       if (encoded.buffer === buffer.buffer) batch.buffer = buffer
-      else this.releaseBuffer(buffer)
+      // Did not fit: a buffer from the pool goes back; the batch's own stays its own until retired.
+      else if (buffer !== batch.buffer) this.releaseBuffer(buffer)
     }
     if (idempotent) {
       batch.sequence = sender.nextSequence

@@ -437,6 +437,28 @@ describe('Producer', () => {
     await producer.close()
   })
 
+  test('a sendBulk batch larger than the reused buffers is encoded into a fresh one', async () => {
+    const target = await openEngine()
+    await target.createTopic('large', { configs: { 'max.message.bytes': String(8 * 1024 * 1024) } })
+    const sizes: number[] = []
+    const original = target.append.bind(target)
+    target.append = async (topic: string, partition: number, batch: Uint8Array) => {
+      sizes.push(batch.byteLength)
+      return await original(topic, partition, batch)
+    }
+    const producer = new Producer(target, { acks: 1, batchSize: 4 * 1024 * 1024 })
+    const values = Array.from({ length: 40_000 }, (_, index) => Buffer.from(`${String(index).padStart(8, '0')}${'x'.repeat(92)}`))
+    for (let round = 0; round < 2; round++) {
+      const [metadata] = await producer.sendBulk({ topic: 'large', partition: 0, values })
+      expect(metadata).toMatchObject({ baseOffset: round * 40_000, lastOffset: round * 40_000 + 39_999 })
+    }
+    expect(Math.max(...sizes)).toBeGreaterThan(2 * 1024 * 1024)
+    const records = await stored(target, 'large', 0)
+    expect(records.length).toBe(80_000)
+    records.forEach((record, offset) => { expect(record.value).toBe(values[offset % 40_000]!.toString()) })
+    await producer.close()
+  })
+
   test('a closed producer refuses sends with SLUICE_CLOSED', async () => {
     const target = await openEngine()
     const producer = new Producer(target)
