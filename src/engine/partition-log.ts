@@ -356,6 +356,8 @@ export class PartitionLog {
    * durability of the flush policy; rejects with MESSAGE_TOO_LARGE, CORRUPT_MESSAGE,
    * INVALID_RECORD (bad input, nothing stored), KAFKA_STORAGE_ERROR (disk fault, nothing
    * acknowledged), SLUICE_BUFFER_FULL (too many unwritten bytes; retry), SLUICE_CLOSED.
+   * The log copies `batch` into its tail (at once, or after a roll or repair it waits for) and
+   * keeps no reference to it once the promise settled: the caller may reuse the buffer then.
    */
   append (batch: Uint8Array): Promise<AppendResult> {
     try {
