@@ -3,19 +3,31 @@
  * the next windows of the segment file are already being read on libuv's threadpool into
  * pooled memory, so the reader's next `read` finds its bytes in memory and only copies them.
  *
- * Why (measured on the 2-vCPU dev VM, 1 GiB of segments in the page cache, 1 MiB reads):
- *   - `fs.readSync` in 1 MiB reads: ~27-29 GB/s. One asynchronous 1 MiB read at a time (what
- *     the log did): ~11-13 GB/s. The read itself is the same kernel copy; the difference is the
- *     threadpool round trip (queue, wake a thread, post the completion back to the loop), paid
- *     once per read while nothing else happens. A synchronous read on the event loop is not an
- *     option (principle 4: the bytes may not be cached).
- *   - Reads issued ahead, copied out on demand (the caller's `buffer` contract needs a copy):
- *     1 MiB windows, 2 in flight ~13-15 GB/s; 2 MiB x 2 ~14-18; 4 MiB x 2 ~17-20; 4 MiB x 3 no
- *     better than x 2 (two cores: a third read competes with the copy); 8 MiB x 2 worse (the
- *     window no longer stays in the CPU caches between the kernel's copy and ours). Without the
- *     copy out, 4 MiB x 2 reaches ~22 GB/s: that is the threadpool's ceiling here.
- *   So a reader keeps at most `depth` (2) windows of `windowBytes` (4 MiB) in flight or ready.
- *
+ * Why (measured on the 2-vCPU dev VM, shared with other work, 1 GiB of segments in the page
+ * cache, 1 MiB reads into one reusable caller buffer; wall-clock figures are medians and noisy):
+ *   - `fs.readSync` in 1 MiB reads: ~25-29 GB/s. One asynchronous 1 MiB read at a time (the log
+ *     before this module): ~9-13 GB/s. Same kernel copy; the difference is the threadpool round
+ *     trip (queue, wake a thread, post the completion back to the loop) paid once per read while
+ *     nothing else happens. A synchronous read on the event loop is not an option (principle 4:
+ *     the bytes may not be cached).
+ *   - Reads issued ahead into pooled windows, copied out on demand (the `ReadOptions.buffer`
+ *     contract needs the copy), scratch benchmark with W-byte windows and D reads ahead of the
+ *     window being copied from: 1 MiB x 2 ~10-15 GB/s, 2 MiB x 2 ~14-18, 4 MiB x 2 ~17-20,
+ *     8 MiB x 2 ~18 (more memory, no gain); without the copy out 4 MiB x 2 reaches ~22 GB/s,
+ *     the threadpool's ceiling here. Hence `windowBytes` 4 MiB, `depth` 2 (three buffers per
+ *     reader: one being copied from, two in flight or ready).
+ *   - In the log (bench `sequentialRead`, same process, read-ahead off/on interleaved, 5 runs,
+ *     load average ~2): 9.2 GB/s (0.40 of raw) without, 11.0 GB/s (0.55) with; a scratch run of
+ *     9 interleaved pairs: 0.54 -> 0.74 of the raw read measured beside it.
+ *   - What is left between that and raw, per MiB (per-thread CPU from /proc schedstat): the
+ *     event loop spends ~35-40 us (about 12 of them the copy into the caller's buffer), the
+ *     threadpool ~60-90 us for the kernel copy into a window that is not cache-hot, against
+ *     ~38 us for the whole `readSync` into a 1 MiB buffer that stays in L2. On two shared cores
+ *     the split across threads does not buy back the difference. A dedicated reader thread that
+ *     reads continuously into a SharedArrayBuffer ring (completion seen by `Atomics.load`, no
+ *     loop turn) measured 0.81-0.88 of raw in a scratch prototype; it needs its own file
+ *     handles (outside the FileSystem interface that the fault-injection tests drive), so it is
+ *     not done here.
  * Memory bound: windows come from one process-wide pool of at most `windowsMax` buffers (8 x
  * 4 MiB = 32 MiB). Buffers are reused, never freed: first touch of fresh memory runs at
  * ~0.6 GB/s on this VM (see segment.ts), and a reused buffer is already resident. They are
