@@ -783,6 +783,10 @@ export class PartitionLog {
    * never past the high watermark. Empty when `offset` is in [highWatermark, logEndOffset].
    */
   async read (offset: number, options: ReadOptions = {}): Promise<ReadResult> {
+    return await this.readAttempt(offset, options, true)
+  }
+
+  private async readAttempt (offset: number, options: ReadOptions, mayRetry: boolean): Promise<ReadResult> {
     if (this.closed) throw new SluiceError('SLUICE_CLOSED', `log ${this.layout.directory} is closed`)
     if (!Number.isSafeInteger(offset)) throw new SluiceError('OFFSET_OUT_OF_RANGE', `offset ${String(offset)} is not an integer`)
     const maxBytes = options.maxBytes ?? 1024 * 1024
@@ -793,6 +797,7 @@ export class PartitionLog {
     }
     const visibleOffset = this.visible.offset
     if (offset >= visibleOffset) return empty()
+    const startGeneration = this.cursorGeneration
     try {
       const ahead = this.readCursors.get(offset)
       if (ahead?.stream !== undefined) {
@@ -816,6 +821,10 @@ export class PartitionLog {
         return { records, highWatermark: this.visible.offset, logStartOffset: this.logStart }
       }
     } catch (error) {
+      // The segments changed under this read (retention, compaction, rollback) and it failed on
+      // that, typically a file deleted under it: answer once more as of the log now
+      // (OFFSET_OUT_OF_RANGE below the new log start, else the bytes there now).
+      if (mayRetry && startGeneration !== this.cursorGeneration) return await this.readAttempt(offset, options, false)
       throw storageError(error, `read of ${this.layout.directory} at offset ${offset} failed`, this.layout.directory)
     }
     return empty()

@@ -1,14 +1,15 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fc, test as fcTest } from '@fast-check/vitest'
 import { afterEach, describe, expect, test } from 'vitest'
 import { isSluiceError } from '../../src/core/errors.js'
 import { FileCache } from '../../src/engine/file-cache.js'
 import { CLEANED_SUFFIX, DataLayout } from '../../src/engine/layout.js'
 import { PartitionLog } from '../../src/engine/partition-log.js'
-import type { FlushPolicy, PartitionLogConfig } from '../../src/engine/partition-log.js'
+import type { FlushPolicy, PartitionLogConfig, ReadResult } from '../../src/engine/partition-log.js'
 import { ReadAheadPool } from '../../src/engine/read-ahead.js'
-import { nodeFileSystem } from '../../src/io/file-system.js'
+import { nodeFileSystem, writeFully } from '../../src/io/file-system.js'
 import type { FileHandle, FileSystem } from '../../src/io/file-system.js'
 import { baseOffsetOf, makeSizedBatch, splitBatches, withBaseOffset } from '../support/batches.js'
 import { FaultyFileSystem } from '../support/faulty-fs.js'
@@ -372,4 +373,184 @@ describe('read-ahead for sequential readers', () => {
     expect(lengths.filter((length) => length === WINDOW_BYTES).length).toBeGreaterThan(before)
     expect(pool.allocatedWindows).toBe(3)
   })
+})
+
+// ---- model test: sequential readers with read-ahead against a list of batches ----------------
+
+/** `flushedOffset`: offsets below it are covered by an fdatasync (a failed one rolls the log back there). */
+interface ReaderModel { batches: Buffer[], flushedOffset: number, logStart: number, nextOffset: number, seed: number, readers: number[] }
+interface ReaderReal { fs: FaultyFileSystem, opened: Opened, options: Parameters<typeof openLog>[0] }
+
+function lastOffsetOf (batch: Buffer): number { return baseOffsetOf(batch) + batch.readInt32BE(23) }
+
+class AppendCommand implements fc.AsyncCommand<ReaderModel, ReaderReal> {
+  constructor (readonly count: number, readonly size: number) {}
+  check (): boolean { return true }
+  async run (model: ReaderModel, real: ReaderReal): Promise<void> {
+    const batch = makeSizedBatch(this.count, this.size, model.seed++)
+    const result = await real.opened.log.append(batch)
+    expect(result.baseOffset).toBe(model.nextOffset)
+    model.batches.push(withBaseOffset(batch, result.baseOffset))
+    model.nextOffset += this.count
+  }
+
+  toString (): string { return `append(${this.count}x${this.size})` }
+}
+
+class SequentialReadCommand implements fc.AsyncCommand<ReaderModel, ReaderReal> {
+  constructor (readonly reader: number, readonly maxBytes: number) {}
+  check (): boolean { return true }
+  async run (model: ReaderModel, real: ReaderReal): Promise<void> {
+    const { log } = real.opened
+    let offset = Math.max(model.readers[this.reader]!, model.logStart)
+    if (offset > model.nextOffset) {
+      await expect(log.read(offset, { maxBytes: this.maxBytes })).rejects.toSatisfy((error: unknown) => isSluiceError(error) && error.code === 'OFFSET_OUT_OF_RANGE')
+      offset = model.logStart
+    }
+    const { records } = await log.read(offset, { maxBytes: this.maxBytes })
+    const got = splitBatches(records).map((batch) => Buffer.from(batch))
+    const index = model.batches.findIndex((batch) => lastOffsetOf(batch) >= offset)
+    if (index < 0) {
+      expect(got).toEqual([])
+      return
+    }
+    expect(got.length).toBeGreaterThan(0)
+    expect(got).toEqual(model.batches.slice(index, index + got.length))
+    if (got.length > 1) expect(records.byteLength).toBeLessThanOrEqual(this.maxBytes)
+    model.readers[this.reader] = lastOffsetOf(got[got.length - 1]!) + 1
+  }
+
+  toString (): string { return `read(reader ${this.reader}, ${this.maxBytes})` }
+}
+
+/** Several reads in a row by one reader (a consumer catching up): the case read-ahead serves. */
+class ReadRunCommand implements fc.AsyncCommand<ReaderModel, ReaderReal> {
+  constructor (readonly reader: number, readonly maxBytes: number, readonly count: number) {}
+  check (): boolean { return true }
+  async run (model: ReaderModel, real: ReaderReal): Promise<void> {
+    const read = new SequentialReadCommand(this.reader, this.maxBytes)
+    for (let index = 0; index < this.count; index++) await read.run(model, real)
+  }
+
+  toString (): string { return `readRun(reader ${this.reader}, ${this.maxBytes}, x${this.count})` }
+}
+
+class FlushCommand implements fc.AsyncCommand<ReaderModel, ReaderReal> {
+  constructor (readonly fail: boolean) {}
+  check (): boolean { return true }
+  async run (model: ReaderModel, real: ReaderReal): Promise<void> {
+    const { log } = real.opened
+    if (!this.fail || !log.hasUnflushedData) {
+      await log.flush()
+      model.flushedOffset = model.nextOffset
+      return
+    }
+    // A failed fdatasync loses everything since the last good one; the log rolls back there.
+    // Appends that filled a segment rolled it, and a roll flushes the segment it seals.
+    model.flushedOffset = Math.max(model.flushedOffset, log.activeSegment.baseOffset)
+    real.fs.failOn('datasync', 'EIO', { times: 1 })
+    await expect(log.flush()).rejects.toSatisfy((error: unknown) => isSluiceError(error) && error.code === 'KAFKA_STORAGE_ERROR')
+    real.fs.clearFaults()
+    model.batches = model.batches.filter((batch) => lastOffsetOf(batch) < model.flushedOffset)
+    model.nextOffset = model.flushedOffset
+  }
+
+  toString (): string { return this.fail ? 'flush (fails)' : 'flush' }
+}
+
+class RollCommand implements fc.AsyncCommand<ReaderModel, ReaderReal> {
+  check (): boolean { return true }
+  async run (model: ReaderModel, real: ReaderReal): Promise<void> {
+    await real.opened.log.rollActiveSegment()
+    model.flushedOffset = model.nextOffset
+  }
+
+  toString (): string { return 'roll' }
+}
+
+class DeleteOldestCommand implements fc.AsyncCommand<ReaderModel, ReaderReal> {
+  /** With `racing`, a read of reader 0 is in flight while the segment goes. */
+  constructor (readonly racing: boolean) {}
+  check (): boolean { return true }
+  async run (model: ReaderModel, real: ReaderReal): Promise<void> {
+    const { log } = real.opened
+    const segments = log.segmentList()
+    if (segments.length < 2) return
+    const before = model.batches
+    const offset = Math.min(Math.max(model.readers[0]!, model.logStart), model.nextOffset)
+    const racing = this.racing ? log.read(offset, { maxBytes: 4000 }) : undefined
+    await log.deleteOldestSegments(1)
+    model.logStart = Math.max(model.logStart, segments[1]!.baseOffset)
+    model.batches = model.batches.filter((batch) => lastOffsetOf(batch) >= model.logStart)
+    if (racing !== undefined) {
+      // Whatever the race gave, every batch is the stored batch of its offset; or, when the
+      // segment went under the read, the answer for the log as it is now.
+      const outcome = await racing.then((result) => result, (error: unknown) => error)
+      if (isSluiceError(outcome)) {
+        expect(outcome.code).toBe('OFFSET_OUT_OF_RANGE')
+        expect(offset).toBeLessThan(model.logStart)
+      } else {
+        for (const batch of splitBatches((outcome as ReadResult).records)) {
+          expect(before.find((candidate) => baseOffsetOf(candidate) === baseOffsetOf(batch))).toEqual(Buffer.from(batch))
+        }
+      }
+    }
+  }
+
+  toString (): string { return this.racing ? 'deleteOldest (read racing)' : 'deleteOldest' }
+}
+
+class CompactOldestCommand implements fc.AsyncCommand<ReaderModel, ReaderReal> {
+  check (): boolean { return true }
+  async run (model: ReaderModel, real: ReaderReal): Promise<void> {
+    const { log } = real.opened
+    const segments = log.segmentList()
+    if (segments.length < 2) return
+    const old = segments[0]!
+    const end = segments[1]!.baseOffset
+    const inSegment = model.batches.filter((batch) => baseOffsetOf(batch) < end)
+    if (inSegment.length === 0) return
+    const kept = inSegment.filter((_, index) => index % 2 === 0)
+    const file = await real.fs.open(`${old.logFile}${CLEANED_SUFFIX}`, 'create')
+    await writeFully(file, Buffer.concat(kept), 0)
+    await file.datasync()
+    await file.close()
+    await log.replaceSegments([old])
+    model.batches = model.batches.filter((batch) => baseOffsetOf(batch) >= end || kept.includes(batch))
+  }
+
+  toString (): string { return 'compactOldest' }
+}
+
+class ReopenCommand implements fc.AsyncCommand<ReaderModel, ReaderReal> {
+  check (): boolean { return true }
+  async run (model: ReaderModel, real: ReaderReal): Promise<void> {
+    real.opened = await reopen(real.opened, real.options)
+    if (real.opened.log.logStartOffset < model.logStart) real.opened.log.advanceLogStartOffset(model.logStart)
+    model.flushedOffset = model.nextOffset
+  }
+
+  toString (): string { return 'close+reopen' }
+}
+
+const readerCommands = [
+  ...Array.from({ length: 3 }, () => fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 50, max: 1500 })).map(([count, size]) => new AppendCommand(count, size))),
+  // Reads are most of the program, in small steps, so that readers run ahead of their windows.
+  ...Array.from({ length: 2 }, () => fc.tuple(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 1, max: 4000 })).map(([reader, maxBytes]) => new SequentialReadCommand(reader, maxBytes))),
+  ...Array.from({ length: 3 }, () => fc.tuple(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 1, max: 3000 }), fc.integer({ min: 2, max: 10 })).map(([reader, maxBytes, count]) => new ReadRunCommand(reader, maxBytes, count))),
+  fc.boolean().map((fail) => new FlushCommand(fail)),
+  fc.constant(new RollCommand()),
+  fc.boolean().map((racing) => new DeleteOldestCommand(racing)),
+  fc.constant(new CompactOldestCommand()),
+  // Reopening empties the in-memory tail: reads of the active segment then go to the file too.
+  fc.constant(new ReopenCommand()),
+  fc.constant(new ReopenCommand())
+]
+
+fcTest.prop([fc.commands(readerCommands, { maxCommands: 80, size: 'max' })], { numRuns: 40 })('sequential readers with read-ahead see exactly the list of batches through rollbacks, retention and compaction', async (program) => {
+  const fs = new FaultyFileSystem()
+  const options = { fs, directory: '/data', pool: smallPool({ windowsMax: 5 }), config: { segmentBytes: 12_000 } }
+  const opened = await openLog(options)
+  const model: ReaderModel = { batches: [], flushedOffset: 0, logStart: 0, nextOffset: 0, seed: 0, readers: [0, 0] }
+  await fc.asyncModelRun(() => ({ model, real: { fs, opened, options } }), program)
 })
