@@ -20,8 +20,10 @@ afterAll(async () => { for (const directory of directories) await rm(directory, 
 
 interface Ack { baseOffset: number, lastOffset: number, seed: number, count: number, size: number }
 
-async function runAndKill (directory: string, round: number, killAfterMs: number, flush: 'always' | 'interval'): Promise<{ acks: Ack[], startOffset: number }> {
-  const processHandle = spawn(process.execPath, ['--import', 'tsx', child, directory, String(round), flush], { stdio: ['ignore', 'pipe', 'pipe'] })
+async function runAndKill (
+  directory: string, round: number, killAfterMs: number, flush: 'always' | 'interval', extraArgs: readonly string[] = []
+): Promise<{ acks: Ack[], startOffset: number, flushedOffset: number }> {
+  const processHandle = spawn(process.execPath, ['--import', 'tsx', child, directory, String(round), flush, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   let errors = ''
   processHandle.stdout.setEncoding('utf8')
@@ -46,7 +48,9 @@ async function runAndKill (directory: string, round: number, killAfterMs: number
     const [, baseOffset, lastOffset, seed, count, size] = line.split(' ').map(Number)
     return { baseOffset: baseOffset!, lastOffset: lastOffset!, seed: seed!, count: count!, size: size! }
   })
-  return { acks, startOffset: Number(ready.split(' ')[1]) }
+  // The highest `flushed <offset>` line: every offset below was covered by a resolved flush().
+  const flushedOffset = Math.max(-1, ...lines.filter((line) => line.startsWith('flushed ')).map((line) => Number(line.split(' ')[1])))
+  return { acks, startOffset: Number(ready.split(' ')[1]), flushedOffset }
 }
 
 // 'always': acknowledged means fdatasynced. 'interval': acknowledged means handed to the OS,
@@ -93,3 +97,55 @@ test.each([['always', 6], ['interval', 3]] as const)('SIGKILL during flush=%s ap
   }
   expect(totalAcks).toBeGreaterThan(0)
 }, 120_000)
+
+// Small segments: the log rolls every few batches, so the kill lands among rolls whose
+// fdatasync runs in the background, while appenders also call flush() every 16 acknowledgements.
+test('SIGKILL during flush=interval appends across segment rolls keeps every acknowledged and flushed batch', async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'sluice-kill-roll-'))
+  directories.push(directory)
+  const segmentBytes = 16 * 1024
+  const everything = new Map<number, Buffer>()
+  let totalFlushed = 0
+  let rolledRounds = 0
+  for (let round = 0; round < 3; round++) {
+    const killAfter = 150 + Math.floor(Math.random() * 300)
+    const { acks, startOffset, flushedOffset } = await runAndKill(directory, round, killAfter, 'interval', [String(segmentBytes), '16'])
+    const flushedAcks = acks.filter((ack) => ack.lastOffset < flushedOffset)
+    totalFlushed += flushedAcks.length
+    for (const ack of acks) everything.set(ack.baseOffset, withBaseOffset(makeSizedBatch(ack.count, ack.size, ack.seed), ack.baseOffset))
+    const manager = await LogManager.open({ directory, flush: 'interval', logConfig: { segmentBytes, indexIntervalBytes: 1024 } })
+    try {
+      expect(manager.wasCleanShutdown).toBe(false)
+      const log = manager.getLog('crash', 0)!
+      if (log.segmentList().filter((segment) => segment.baseOffset > startOffset).length > 0) rolledRounds++
+      expect(log.logEndOffset).toBeGreaterThanOrEqual(Math.max(flushedOffset, 0))
+      const stored = new Map<number, Buffer>()
+      let offset = log.logStartOffset
+      while (offset < log.highWatermark) {
+        const { records } = await log.read(offset, { maxBytes: 256 * 1024 })
+        const batches = splitBatches(records)
+        expect(batches.length).toBeGreaterThan(0)
+        for (const batch of batches) {
+          const base = Number(batch.readBigInt64BE(0))
+          expect(base).toBe(offset) // contiguous across segments
+          expect(crc32c(batch.subarray(21))).toBe(batch.readUInt32BE(17))
+          stored.set(base, Buffer.from(batch))
+          offset = base + batch.readInt32BE(23) + 1
+        }
+      }
+      expect(offset).toBe(log.logEndOffset)
+      const lostFlushed = flushedAcks.filter((ack) => stored.get(ack.baseOffset)?.equals(everything.get(ack.baseOffset)!) !== true).map((ack) => ack.baseOffset)
+      expect(lostFlushed).toEqual([])
+      const missingOrDifferent: number[] = []
+      for (const [base, batch] of everything) if (stored.get(base)?.equals(batch) !== true) missingOrDifferent.push(base)
+      expect(missingOrDifferent).toEqual([])
+      const next = await log.append(makeSizedBatch(1, 1, 0))
+      expect(next.baseOffset).toBe(offset)
+      everything.set(next.baseOffset, withBaseOffset(makeSizedBatch(1, 1, 0), next.baseOffset))
+    } finally {
+      await manager.close()
+    }
+  }
+  expect(totalFlushed).toBeGreaterThan(0)
+  expect(rolledRounds).toBe(3)
+}, 60_000)
