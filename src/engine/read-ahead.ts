@@ -56,7 +56,7 @@ import type { Segment } from './segment.js'
 export interface ReadAheadOptions {
   /** Bytes per read issued ahead. @defaultValue 4 MiB */
   windowBytes?: number
-  /** Windows a reader keeps in flight or ready. @defaultValue 2 */
+  /** Windows a reader keeps in flight or ready beyond the one it copies from. @defaultValue 2 */
   depth?: number
   /** Window buffers in the whole pool (the memory bound is windowsMax x windowBytes). @defaultValue 8 */
   windowsMax?: number
@@ -104,9 +104,6 @@ export class ReadAheadStream {
     this.nextPosition = position
     this.lastUsedMs = pool.now()
   }
-
-  /** Window buffers this stream holds (in flight or ready). */
-  get windowCount (): number { return this.windows.length }
 
   /** Starts reads until `depth` windows are ahead, never past `limit` (bytes in the file). */
   fill (limit: number): void {
@@ -202,11 +199,6 @@ export class ReadAheadStream {
     }
     this.windows.length = 0
     this.pool.forget(this)
-  }
-
-  /** Settles when no read of this stream is in flight (tests, shutdown). */
-  async idle (): Promise<void> {
-    await Promise.all(this.windows.map(async (window) => await window.done))
   }
 }
 
