@@ -139,3 +139,39 @@ describe('background fdatasync of a rolled segment', () => {
     expect(await offsetsIn(await openLog(fs))).toEqual(before)
   })
 })
+
+describe("preallocation ahead of the data under flush 'always'", () => {
+  async function openAlways (fs: FaultyFileSystem): Promise<{ manager: LogManager, log: PartitionLog }> {
+    const manager = await LogManager.open({ directory: '/data', fs: fs.process(), flush: 'always', logConfig: { segmentBytes: 64 * 1024 * 1024 } })
+    managers.push(manager)
+    return { manager, log: manager.getLog('events', 0) ?? await manager.createLog('events', 0) }
+  }
+
+  test('appends across several 4 MiB preallocations keep every byte; close trims the zeros; a crash keeps what was acknowledged', async () => {
+    const fs = await newFs()
+    const { manager, log } = await openAlways(fs)
+    const file = '/data/events-0/00000000000000000000.log'
+    let acknowledged = 0
+    // 12 MiB in 200 KiB batches, four in flight: the zeros run ahead in the background.
+    for (let round = 0; round < 15; round++) {
+      const results = await Promise.all([0, 1, 2, 3].map(async (index) => await log.append(makeSizedBatch(2, 100 * 1024, round * 4 + index))))
+      for (const result of results) expect(result.durability).toBe('flushed')
+      acknowledged += results.length
+      // Zeros (never valid batches) lie ahead of the data, and at most one preallocation beyond it.
+      const length = fs.contents(file)!.byteLength
+      expect(length).toBeGreaterThanOrEqual(log.activeSegment.size)
+      expect(length).toBeLessThanOrEqual(log.activeSegment.size + 2 * 4 * 1024 * 1024)
+    }
+    const before = await offsetsIn(log)
+    expect(before).toHaveLength(acknowledged)
+    fs.crash()
+    const { manager: reopened, log: recovered } = await openAlways(fs)
+    expect(await offsetsIn(recovered)).toEqual(before)
+    await recovered.append(makeSizedBatch(1, 10, 999))
+    managers.splice(managers.indexOf(reopened), 1)
+    await reopened.close()
+    expect(fs.contents(file)!.byteLength).toBe(recovered.activeSegment.size)
+    // The crashed engine's own close (in afterEach) fails with EIO and changes nothing.
+    expect(managers).toContain(manager)
+  })
+})
