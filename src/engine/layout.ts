@@ -28,6 +28,8 @@ export const TIME_INDEX_SUFFIX = '.timeindex'
 export const SWAP_SUFFIX = '.swap'
 export const CLEANED_SUFFIX = '.cleaned'
 export const DELETED_SUFFIX = '.deleted'
+/** Marks a rolled segment whose background fdatasync has not completed (see PartitionLog.roll). */
+export const SEALING_SUFFIX = '.sealing'
 
 const OFFSET_DIGITS = 20
 
@@ -75,6 +77,7 @@ export class PartitionLayout {
   logFile (baseOffset: number): string { return `${this.directory}/${segmentFileStem(baseOffset)}${LOG_SUFFIX}` }
   offsetIndexFile (baseOffset: number): string { return `${this.directory}/${segmentFileStem(baseOffset)}${INDEX_SUFFIX}` }
   timeIndexFile (baseOffset: number): string { return `${this.directory}/${segmentFileStem(baseOffset)}${TIME_INDEX_SUFFIX}` }
+  sealingMarkerFile (baseOffset: number): string { return `${this.directory}/${segmentFileStem(baseOffset)}${SEALING_SUFFIX}` }
   /** A file of this partition by name (as listed by readdir). */
   file (name: string): string { return `${this.directory}/${name}` }
 }

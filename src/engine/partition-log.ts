@@ -65,7 +65,7 @@ import { BatchAttribute, BatchOffset, CURRENT_MAGIC, LOG_OVERHEAD, RECORD_BATCH_
 import { batchBaseOffset, batchLastOffset, batchMaxTimestamp, batchSize, dataViewOf, readInt64 } from './batch-scan.js'
 import type { FileCache } from './file-cache.js'
 import { SegmentIndexCache } from './index-cache.js'
-import { CLEANED_SUFFIX, DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, SWAP_SUFFIX, TIME_INDEX_SUFFIX, parseSegmentFileName } from './layout.js'
+import { CLEANED_SUFFIX, DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, SEALING_SUFFIX, SWAP_SUFFIX, TIME_INDEX_SUFFIX, parseSegmentFileName } from './layout.js'
 import type { PartitionLayout } from './layout.js'
 import { ReadAheadStream, sharedReadAheadPool } from './read-ahead.js'
 import type { ReadAheadPool } from './read-ahead.js'
@@ -250,12 +250,14 @@ interface Repair { segment: Segment, size: number, cause: unknown }
 interface ReadCursor { segment: Segment, position: number, stream: ReadAheadStream | undefined }
 
 /**
- * A rolled segment being made durable in the background. `recoveryPoint` is the log's recovery
- * point when it rolled (offsets below were already flushed); `done` settles when its fdatasync
- * returned, rejecting with KAFKA_STORAGE_ERROR if it failed (the entry then stays, keeping the
- * recovery point below the segment so that a crash rescans it).
+ * A rolled segment being made durable in the background. `recoveryPoint` is its base offset: a
+ * crash meanwhile rescans it whole (its index files were rewritten, unsynced, at the roll, so
+ * no entry of it may be trusted). `done` settles when its fdatasync returned, rejecting with
+ * KAFKA_STORAGE_ERROR if it failed (the entry then stays, keeping the recovery point below the
+ * segment, and every later flush and close fail: a retried fdatasync after a failure may
+ * report success for data the kernel already dropped).
  */
-interface SealingSegment { segment: Segment, recoveryPoint: number, done: Promise<void>, error: unknown }
+interface SealingSegment { segment: Segment, recoveryPoint: number, done: Promise<void>, error: unknown, synced: boolean }
 
 export class PartitionLog {
   /** Replaced whole by `reconfigure`; read at each append and roll. */
@@ -304,7 +306,7 @@ export class PartitionLog {
     this.tailRetainBytes = options.tailRetainBytes ?? 4 * 1024 * 1024
     this.stagedBytesMax = options.stagedBytesMax ?? 64 * 1024 * 1024
     this.indexCache = options.indexCache ?? new SegmentIndexCache(16)
-    this.readAheadPool = options.readAhead ?? sharedReadAheadPool
+    this.readAheadPool = (options.readAhead ?? sharedReadAheadPool).forFileSystem(this.files.fs)
     this.lastFlushMs = this.clock()
   }
 
@@ -340,9 +342,9 @@ export class PartitionLog {
   /** Offsets below are acknowledged and readable. On a single node this is where appends are acknowledged. */
   get highWatermark (): number { return this.visible.offset }
   /** Offsets below are covered by fdatasync (Kafka's recovery point). */
-  get recoveryPoint (): number { return this.sealing[0]?.recoveryPoint ?? this.flushedState.nextOffset }
+  get recoveryPoint (): number { return this.sealing.find((entry) => !entry.synced)?.recoveryPoint ?? this.flushedState.nextOffset }
   /** True when bytes were appended since the last completed fdatasync (rolled segments included). */
-  get hasUnflushedData (): boolean { return this.active.size > this.active.flushedBytes || this.sealing.length > 0 }
+  get hasUnflushedData (): boolean { return this.active.size > this.active.flushedBytes || this.sealing.some((entry) => !entry.synced) }
   /** When the last fdatasync completed (ms, this log's clock). */
   get lastFlushTime (): number { return this.lastFlushMs }
   /** Bytes of all segments. */
@@ -714,15 +716,27 @@ export class PartitionLog {
     await this.acknowledgeStaged(old)
     await this.trimPreallocation(old)
     await old.sealIndexes({ sync: false })
-    old.dropTail()
+    // The marker becomes durable with the new segment's name (createSegment syncs the
+    // directory): after a power loss, recovery knows the new segment may have reached the disk
+    // before the end of this one, and cuts the log at such a hole instead of skipping it.
+    await this.files.fs.open(this.layout.sealingMarkerFile(old.baseOffset), 'create').then(async (file) => { await file.close() })
     let segment: Segment
     try {
       segment = await this.createSegment(old.nextOffset)
     } catch (error) {
       // Leave no stray segment behind: appends continue in the old one until a roll succeeds.
       await this.deleteSegmentFiles(new Segment(this.segmentContext(), old.nextOffset, this.clock())).catch(() => {})
+      await this.removeSealingMarker(old.baseOffset).catch(() => {})
       throw error
     }
+    if (this.repair !== undefined) {
+      // An fdatasync of the old segment failed during the roll: its repair must run while it is
+      // still the active segment, so the roll is abandoned.
+      await this.deleteSegmentFiles(segment).catch(() => {})
+      await this.removeSealingMarker(old.baseOffset).catch(() => {})
+      throw storageError(this.repair.cause, `log ${this.layout.directory} is recovering from a storage error`, this.repair.segment.logFile)
+    }
+    old.dropTail()
     this.segments.push(segment)
     this.indexCache.touch(old)
     this.writtenState = segment.state()
@@ -753,10 +767,13 @@ export class PartitionLog {
    * and the recovery point wait for it; `flush` callers waiting on the old segment move to it.
    */
   private sealInBackground (segment: Segment): void {
-    const entry: SealingSegment = { segment, recoveryPoint: segment.baseOffset, done: Promise.resolve(), error: undefined }
+    const entry: SealingSegment = { segment, recoveryPoint: segment.baseOffset, done: Promise.resolve(), error: undefined, synced: false }
     entry.done = (async () => {
       try {
         await segment.syncFiles()
+        // Durable now (a syncLoop failure reported meanwhile still counts: see sealingFailed).
+        entry.synced = entry.error === undefined
+        await this.removeSealingMarker(segment.baseOffset)
       } catch (error) {
         entry.error ??= error
       }
@@ -785,6 +802,19 @@ export class PartitionLog {
     for (const entry of [...this.sealing]) {
       if (leaving.includes(entry.segment)) await entry.done.catch(() => {})
     }
+  }
+
+  /**
+   * Deletes a rolled segment's marker and syncs the directory, so that no stale marker outlives
+   * the fdatasync it stood for (compaction may later leave a legitimate gap after the segment).
+   */
+  private async removeSealingMarker (baseOffset: number): Promise<void> {
+    try {
+      await this.files.fs.unlink(this.layout.sealingMarkerFile(baseOffset))
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    }
+    await this.files.fs.syncDirectory(this.layout.directory)
   }
 
   /** Forgets background fdatasyncs of segments that are gone (deleted or replaced). */
@@ -1078,14 +1108,15 @@ export class PartitionLog {
    */
   async deleteOldestSegments (count: number): Promise<void> {
     assert(Number.isInteger(count) && count >= 0, 'segment count must be a non-negative integer')
-    await this.settleSealing(this.segments.slice(0, count))
     const deletable = Math.min(count, this.segments.length - 1)
     if (deletable === 0) return
     const removed = this.segments.slice(0, deletable)
-    this.forgetSealing(removed)
     const next = this.segments[deletable]!
     this.logStart = Math.max(this.logStart, next.baseOffset)
     this.segments = this.segments.slice(deletable)
+    // Out of the log already; their files go once a background fdatasync of them ended.
+    if (this.sealing.length > 0) await this.settleSealing(removed)
+    this.forgetSealing(removed)
     for (const segment of removed) await this.deleteSegmentFiles(segment)
     await this.files.fs.syncDirectory(this.layout.directory)
   }
@@ -1099,7 +1130,7 @@ export class PartitionLog {
    */
   async replaceSegments (replaced: readonly Segment[]): Promise<void> {
     assert(replaced.length > 0, 'nothing to replace')
-    await this.settleSealing(replaced)
+    if (this.sealing.length > 0) await this.settleSealing(replaced)
     const first = this.segments.indexOf(replaced[0]!)
     assert(first >= 0, 'segment not in this log')
     for (let index = 0; index < replaced.length; index++) assert(this.segments[first + index] === replaced[index], 'replaced segments must be consecutive')
@@ -1132,14 +1163,15 @@ export class PartitionLog {
    * renames the files `.deleted` next (see retention.ts).
    */
   async detachOldestSegments (count: number): Promise<readonly Segment[]> {
-    await this.settleSealing(this.segments.slice(0, count))
     const detachable = Math.min(count, this.segments.length - 1)
     if (detachable <= 0) return []
     const removed = this.segments.slice(0, detachable)
-    this.forgetSealing(removed)
     this.logStart = Math.max(this.logStart, this.segments[detachable]!.baseOffset)
     this.segments = this.segments.slice(detachable)
     this.clearReadCursors()
+    // Out of the log already; the caller renames their files once a background fdatasync ended.
+    if (this.sealing.length > 0) await this.settleSealing(removed)
+    this.forgetSealing(removed)
     for (const segment of removed) {
       this.indexCache.forget(segment)
       for (const path of [segment.logFile, segment.offsetIndexFile, segment.timeIndexFile]) await this.files.forget(path)
@@ -1151,7 +1183,7 @@ export class PartitionLog {
     this.indexCache.forget(segment)
     this.clearReadCursors()
     const fs = this.files.fs
-    for (const path of [segment.logFile, segment.offsetIndexFile, segment.timeIndexFile]) {
+    for (const path of [segment.logFile, segment.offsetIndexFile, segment.timeIndexFile, this.layout.sealingMarkerFile(segment.baseOffset)]) {
       await this.files.forget(path)
       try {
         await fs.unlink(path)
@@ -1182,6 +1214,7 @@ export class PartitionLog {
     names = await fs.readdir(directory)
     const bases = names.map((name) => parseSegmentFileName(name, LOG_SUFFIX)).filter((base): base is number => base !== undefined).sort((a, b) => a - b)
     const baseSet = new Set(bases)
+    const sealingMarkers = new Set(names.map((name) => parseSegmentFileName(name, SEALING_SUFFIX)).filter((base): base is number => base !== undefined))
     for (const name of names) {
       const indexBase = parseSegmentFileName(name, INDEX_SUFFIX) ?? parseSegmentFileName(name, TIME_INDEX_SUFFIX)
       if (indexBase !== undefined && !baseSet.has(indexBase)) await fs.unlink(this.layout.file(name))
@@ -1202,9 +1235,10 @@ export class PartitionLog {
       if (recoveryPoint === undefined) {
         truncated = await this.loadCleanActiveSegment()
       } else {
-        truncated = await this.recoverFrom(recoveryPoint)
+        truncated = await this.recoverFrom(recoveryPoint, sealingMarkers)
       }
     }
+    await this.completeInterruptedSeals(sealingMarkers)
     if (this.segments.length === 0) {
       this.segments.push(await this.createSegment(logStartCheckpoint))
     }
@@ -1253,7 +1287,25 @@ export class PartitionLog {
   }
 
   /** Rescans segments from the one holding `recoveryPoint`; truncates at the first invalid byte and drops later segments. */
-  private async recoverFrom (recoveryPoint: number): Promise<boolean> {
+  /**
+   * Makes durable the segments whose background fdatasync a crash interrupted (their bytes may
+   * still be only in the page cache after a process crash), then deletes their markers.
+   */
+  private async completeInterruptedSeals (markers: ReadonlySet<number>): Promise<void> {
+    if (markers.size === 0) return
+    for (const base of markers) {
+      const segment = this.segments.find((candidate) => candidate.baseOffset === base)
+      if (segment !== undefined) await segment.withLog(async (file) => { await file.datasync() })
+      try {
+        await this.files.fs.unlink(this.layout.sealingMarkerFile(base))
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+      }
+    }
+    await this.files.fs.syncDirectory(this.layout.directory)
+  }
+
+  private async recoverFrom (recoveryPoint: number, sealingMarkers: ReadonlySet<number> = new Set()): Promise<boolean> {
     let start = this.segmentIndexFor(recoveryPoint)
     if (start < 0) start = 0
     let minimumBaseOffset = start > 0 ? this.segments[start]!.baseOffset : 0
@@ -1282,6 +1334,13 @@ export class PartitionLog {
           await file.datasync()
         })
         if (!lastSegment) await segment.sealIndexes()
+        await this.dropSegmentsFrom(index + 1)
+        return true
+      }
+      const next = this.segments[index + 1]
+      if (next !== undefined && sealingMarkers.has(segment.baseOffset) && segment.nextOffset < next.baseOffset) {
+        // A power loss took the unsynced end of a rolled segment while a later segment reached
+        // the disk: the log ends at the hole, as if the later segments had been lost too.
         await this.dropSegmentsFrom(index + 1)
         return true
       }

@@ -308,36 +308,14 @@ async function settleAll (model: Model): Promise<void> {
   expect(model.pending.size + model.background.size, 'operations still outstanding').toBe(0)
 }
 
-/**
- * Before a power loss: lets every roll in flight finish and every rolled segment's background
- * fdatasync complete (parked fdatasyncs are released first); appends, flushes and the active
- * segment's writes and fdatasyncs stay in flight. Known gap, reported and not yet fixed in the
- * engine: a power loss while a rolled segment's background fdatasync is pending can leave that
- * segment shorter on disk than the next segment's base offset, and recovery keeps the next
- * segment, so the log reopens with a hole (reads below the high watermark come back empty or
- * skip the lost offsets). Remove this wait once recovery ends the log at such a hole.
- */
-async function quiesceRolledSegments (model: Model, real: Real): Promise<void> {
-  releaseAll(model)
-  const log = real.log
-  const rolling = (): boolean => {
-    const end = log.logEndOffset
-    return end !== log.activeSegment.baseOffset && real.fs.contents(`${log.directory}/${String(end).padStart(20, '0')}.log`) !== undefined
-  }
-  // Bounded: background fdatasyncs in the in-memory file system end within a few turns.
-  for (let round = 0; round < 10_000 && (log.recoveryPoint < log.activeSegment.baseOffset || rolling()); round++) {
-    await new Promise((resolve) => setImmediate(resolve))
-  }
-  expect(log.recoveryPoint, 'a rolled segment is still being made durable').toBeGreaterThanOrEqual(log.activeSegment.baseOffset)
-}
-
 class Reopen implements fc.AsyncCommand<Model, Real> {
   constructor (readonly crash: boolean) {}
   check (): boolean { return true }
   async run (model: Model, real: Real): Promise<void> {
     const old = real.manager
     if (this.crash) {
-      await quiesceRolledSegments(model, real)
+      // Power loss at any moment: rolls and rolled segments' background fdatasyncs may be in
+      // flight (recovery must end the log at a hole they leave).
       real.fs.crash()
       model.generation++
       releaseAll(model)
