@@ -306,7 +306,7 @@ export class PartitionLog {
     this.tailRetainBytes = options.tailRetainBytes ?? 4 * 1024 * 1024
     this.stagedBytesMax = options.stagedBytesMax ?? 64 * 1024 * 1024
     this.indexCache = options.indexCache ?? new SegmentIndexCache(16)
-    this.readAheadPool = (options.readAhead ?? sharedReadAheadPool).forFileSystem(this.files.fs)
+    this.readAheadPool = options.readAhead ?? sharedReadAheadPool
     this.lastFlushMs = this.clock()
   }
 
