@@ -29,6 +29,7 @@
 import { assert } from '../core/assert.js'
 import { SluiceError } from '../core/errors.js'
 import { readFully, writeFully } from '../io/file-system.js'
+import { copyInto } from '../io/shared-memory-copy.js'
 import type { FileHandle } from '../io/file-system.js'
 import { BatchOffset, LOG_OVERHEAD, RECORD_BATCH_OVERHEAD } from '../io/record-batch-header.js'
 import {
@@ -50,7 +51,8 @@ function takeChunk (bytes: number): Uint8Array {
     const pooled = chunkPool.pop()
     if (pooled !== undefined) return pooled
   }
-  return new Uint8Array(new SharedArrayBuffer(bytes))
+  // A Buffer view: copies into it take the fast path of `copyInto` without a view per copy.
+  return Buffer.from(new SharedArrayBuffer(bytes))
 }
 
 function recycleChunk (chunk: Uint8Array): void {
@@ -195,7 +197,7 @@ export class Segment {
       this.tail.push(chunk)
     }
     const at = chunk.used
-    chunk.bytes.set(batch, at)
+    copyInto(chunk.bytes, at, batch)
     const view = dataViewOf(chunk.bytes)
     view.setInt32(at + BatchOffset.baseOffset, Math.floor(baseOffset / 0x100000000))
     view.setUint32(at + BatchOffset.baseOffset + 4, baseOffset >>> 0)
@@ -451,7 +453,7 @@ export class Segment {
           const rest = bytes.subarray(at)
           const wanted = rest.subarray(0, Math.max(Math.min(windowBytes, rest.byteLength), firstBatchBytes(rest)))
           if (scratch !== undefined && scratch.byteLength >= wanted.byteLength) {
-            scratch.set(wanted)
+            copyInto(scratch, 0, wanted)
             return { position: position + at, bytes: scratch.subarray(0, wanted.byteLength), fromTail: true }
           }
           return { position: position + at, bytes: copyBytes(wanted), fromTail: true }
@@ -710,7 +712,7 @@ function returnScratch (buffer: Buffer): void {
 /** An explicit copy into fresh (unpooled, unshared) memory. */
 function copyBytes (source: Uint8Array): Uint8Array {
   const copy = Buffer.allocUnsafe(source.byteLength)
-  copy.set(source)
+  copyInto(copy, 0, source)
   return copy
 }
 
