@@ -26,7 +26,7 @@ import type { FileSystem } from '../io/file-system.js'
 import { FileCache } from './file-cache.js'
 import { SegmentIndexCache } from './index-cache.js'
 import { DataLayout, parsePartitionDirectoryName } from './layout.js'
-import { PartitionLog } from './partition-log.js'
+import { PartitionLog, storageError } from './partition-log.js'
 import type { FlushPolicy, PartitionLogConfig } from './partition-log.js'
 
 export interface LogManagerOptions {
@@ -229,9 +229,13 @@ export class LogManager {
     this.checkpointRunning = (async () => {
       const logs = [...this.logsByKey.values()]
       const points: Array<[string, number, number]> = []
-      for (const log of logs) points.push([log.topic, log.partition, await log.prepareCheckpoint()])
-      await this.writeCheckpoint(this.layout.recoveryPointCheckpointFile, points)
-      await this.writeCheckpoint(this.layout.logStartOffsetCheckpointFile, logs.map((log) => [log.topic, log.partition, log.logStartOffset]))
+      try {
+        for (const log of logs) points.push([log.topic, log.partition, await log.prepareCheckpoint()])
+        await this.writeCheckpoint(this.layout.recoveryPointCheckpointFile, points)
+        await this.writeCheckpoint(this.layout.logStartOffsetCheckpointFile, logs.map((log) => [log.topic, log.partition, log.logStartOffset]))
+      } catch (error) {
+        throw storageError(error, `checkpoint of ${this.layout.directory} failed`, this.layout.directory)
+      }
     })().finally(() => { this.checkpointRunning = undefined })
     await this.checkpointRunning
   }

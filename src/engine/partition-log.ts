@@ -1117,8 +1117,13 @@ export class PartitionLog {
     // Out of the log already; their files go once a background fdatasync of them ended.
     if (this.sealing.length > 0) await this.settleSealing(removed)
     this.forgetSealing(removed)
-    for (const segment of removed) await this.deleteSegmentFiles(segment)
-    await this.files.fs.syncDirectory(this.layout.directory)
+    try {
+      for (const segment of removed) await this.deleteSegmentFiles(segment)
+      await this.files.fs.syncDirectory(this.layout.directory)
+    } catch (error) {
+      // The log start already moved: the next open deletes what is left below it.
+      throw storageError(error, `deleting segments of ${this.layout.directory} failed`, this.layout.directory)
+    }
   }
 
   /**

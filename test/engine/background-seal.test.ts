@@ -216,3 +216,25 @@ describe("preallocation ahead of the data under flush 'always'", () => {
     expect(managers).toContain(manager)
   })
 })
+
+describe('storage faults in background work are typed', () => {
+  test('a failing checkpoint and a failing segment deletion reject with KAFKA_STORAGE_ERROR', async () => {
+    const fs = await newFs()
+    const log = await openLog(fs)
+    const manager = managers[managers.length - 1]!
+    await appendUntilRolled(log)
+    await log.flush()
+    fs.failOn('rename', 'EIO', { times: 1 })
+    const checkpointError = await manager.checkpoint().then(() => undefined, (error: unknown) => error)
+    expect(isSluiceError(checkpointError, 'KAFKA_STORAGE_ERROR')).toBe(true)
+    fs.failOn('unlink', 'EIO', { times: 1 })
+    const deleteError = await log.deleteOldestSegments(1).then(() => undefined, (error: unknown) => error)
+    expect(isSluiceError(deleteError, 'KAFKA_STORAGE_ERROR')).toBe(true)
+    // The log start moved past the segment, and appends and reads go on.
+    expect(log.logStartOffset).toBe(log.segmentList()[0]!.baseOffset)
+    fs.clearFaults()
+    await log.append(makeSizedBatch(1, 10, 3000))
+    expect((await offsetsIn(log)).length).toBeGreaterThan(0)
+    await manager.checkpoint()
+  })
+})
