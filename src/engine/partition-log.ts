@@ -61,6 +61,7 @@ import { channel } from 'node:diagnostics_channel'
 import { assert } from '../core/assert.js'
 import { SluiceError, isSluiceError } from '../core/errors.js'
 import { crc32c } from '../io/crc32c.js'
+import { unlinkIfPresent } from '../io/file-system.js'
 import { BatchAttribute, BatchOffset, CURRENT_MAGIC, LOG_OVERHEAD, RECORD_BATCH_OVERHEAD } from '../io/record-batch-header.js'
 import { batchBaseOffset, batchLastOffset, batchMaxTimestamp, batchSize, dataViewOf, readInt64 } from './batch-scan.js'
 import type { FileCache } from './file-cache.js'
@@ -797,11 +798,15 @@ export class PartitionLog {
     if (entry !== undefined) entry.error ??= cause
   }
 
-  /** Waits for background fdatasyncs of `leaving` segments (before their files go). */
-  private async settleSealing (leaving: readonly Segment[]): Promise<void> {
+  /**
+   * Waits for the background fdatasyncs of `leaving` segments (before their files go) and
+   * forgets them: a failed one no longer matters once the segment is deleted or replaced.
+   */
+  private async releaseSealing (leaving: readonly Segment[]): Promise<void> {
     for (const entry of [...this.sealing]) {
       if (leaving.includes(entry.segment)) await entry.done.catch(() => {})
     }
+    this.sealing = this.sealing.filter((entry) => !leaving.includes(entry.segment))
   }
 
   /**
@@ -809,17 +814,8 @@ export class PartitionLog {
    * the fdatasync it stood for (compaction may later leave a legitimate gap after the segment).
    */
   private async removeSealingMarker (baseOffset: number): Promise<void> {
-    try {
-      await this.files.fs.unlink(this.layout.sealingMarkerFile(baseOffset))
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-    }
+    await unlinkIfPresent(this.files.fs, this.layout.sealingMarkerFile(baseOffset))
     await this.files.fs.syncDirectory(this.layout.directory)
-  }
-
-  /** Forgets background fdatasyncs of segments that are gone (deleted or replaced). */
-  private forgetSealing (removed: readonly Segment[]): void {
-    this.sealing = this.sealing.filter((entry) => !removed.includes(entry.segment))
   }
 
   private async createSegment (baseOffset: number): Promise<Segment> {
@@ -1115,8 +1111,7 @@ export class PartitionLog {
     this.logStart = Math.max(this.logStart, next.baseOffset)
     this.segments = this.segments.slice(deletable)
     // Out of the log already; their files go once a background fdatasync of them ended.
-    if (this.sealing.length > 0) await this.settleSealing(removed)
-    this.forgetSealing(removed)
+    if (this.sealing.length > 0) await this.releaseSealing(removed)
     try {
       for (const segment of removed) await this.deleteSegmentFiles(segment)
       await this.files.fs.syncDirectory(this.layout.directory)
@@ -1135,12 +1130,12 @@ export class PartitionLog {
    */
   async replaceSegments (replaced: readonly Segment[]): Promise<void> {
     assert(replaced.length > 0, 'nothing to replace')
-    if (this.sealing.length > 0) await this.settleSealing(replaced)
+    // Only when one runs: a needless await would let a racing read overtake the swap.
+    if (this.sealing.length > 0) await this.releaseSealing(replaced)
     const first = this.segments.indexOf(replaced[0]!)
     assert(first >= 0, 'segment not in this log')
     for (let index = 0; index < replaced.length; index++) assert(this.segments[first + index] === replaced[index], 'replaced segments must be consecutive')
     assert(!replaced.includes(this.active), 'the active segment cannot be replaced')
-    this.forgetSealing(replaced)
     const baseOffset = replaced[0]!.baseOffset
     const logFile = this.layout.logFile(baseOffset)
     const fs = this.files.fs
@@ -1175,8 +1170,7 @@ export class PartitionLog {
     this.segments = this.segments.slice(detachable)
     this.clearReadCursors()
     // Out of the log already; the caller renames their files once a background fdatasync ended.
-    if (this.sealing.length > 0) await this.settleSealing(removed)
-    this.forgetSealing(removed)
+    if (this.sealing.length > 0) await this.releaseSealing(removed)
     for (const segment of removed) {
       this.indexCache.forget(segment)
       for (const path of [segment.logFile, segment.offsetIndexFile, segment.timeIndexFile]) await this.files.forget(path)
@@ -1190,11 +1184,7 @@ export class PartitionLog {
     const fs = this.files.fs
     for (const path of [segment.logFile, segment.offsetIndexFile, segment.timeIndexFile, this.layout.sealingMarkerFile(segment.baseOffset)]) {
       await this.files.forget(path)
-      try {
-        await fs.unlink(path)
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-      }
+      await unlinkIfPresent(fs, path)
     }
   }
 
@@ -1301,11 +1291,7 @@ export class PartitionLog {
     for (const base of markers) {
       const segment = this.segments.find((candidate) => candidate.baseOffset === base)
       if (segment !== undefined) await segment.withLog(async (file) => { await file.datasync() })
-      try {
-        await this.files.fs.unlink(this.layout.sealingMarkerFile(base))
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-      }
+      await unlinkIfPresent(this.files.fs, this.layout.sealingMarkerFile(base))
     }
     await this.files.fs.syncDirectory(this.layout.directory)
   }
@@ -1379,14 +1365,10 @@ export class PartitionLog {
     for (const name of names) {
       const other = parseSegmentFileName(name, LOG_SUFFIX)
       if (other !== undefined && other >= base && other < nextOffset) {
-        for (const path of [this.layout.logFile(other), this.layout.offsetIndexFile(other), this.layout.timeIndexFile(other)]) {
-          try { await fs.unlink(path) } catch (error) { if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error }
-        }
+        for (const path of [this.layout.logFile(other), this.layout.offsetIndexFile(other), this.layout.timeIndexFile(other)]) await unlinkIfPresent(fs, path)
       }
     }
-    for (const path of [probe.offsetIndexFile, probe.timeIndexFile]) {
-      try { await fs.unlink(path) } catch (error) { if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error }
-    }
+    for (const path of [probe.offsetIndexFile, probe.timeIndexFile]) await unlinkIfPresent(fs, path)
     await fs.rename(swapFile, probe.logFile)
     await fs.syncDirectory(this.layout.directory)
   }

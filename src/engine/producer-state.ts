@@ -71,7 +71,7 @@ import { assert } from '../core/assert.js'
 import { SluiceError, isSluiceError } from '../core/errors.js'
 import { crc32c } from '../io/crc32c.js'
 import type { FileSystem } from '../io/file-system.js'
-import { writeFileAtomic } from '../io/file-system.js'
+import { unlinkIfPresent, writeFileAtomic } from '../io/file-system.js'
 import { BatchAttribute, BatchOffset, LOG_OVERHEAD, RECORD_BATCH_OVERHEAD } from '../io/record-batch-header.js'
 import { dataViewOf, readInt64 } from './batch-scan.js'
 import { parseSegmentFileName, segmentFileStem } from './layout.js'
@@ -529,7 +529,7 @@ export class ProducerStateManager {
       await writeFileAtomic(fs, `${log.directory}/${snapshotFileName(offset)}`, bytes)
       this.snapshotOffset = Math.max(this.snapshotOffset, offset)
       const offsets = (await listSnapshots(fs, log.directory)).sort((a, b) => b - a)
-      for (const old of offsets.slice(SNAPSHOTS_KEPT)) await unlinkQuietly(fs, `${log.directory}/${snapshotFileName(old)}`)
+      for (const old of offsets.slice(SNAPSHOTS_KEPT)) await unlinkIfPresent(fs, `${log.directory}/${snapshotFileName(old)}`)
     })().finally(() => { this.snapshotRunning = undefined })
     await this.snapshotRunning
   }
@@ -552,7 +552,7 @@ export class ProducerStateManager {
       const path = `${log.directory}/${snapshotFileName(offset)}`
       if (offset > log.logEndOffset) {
         // Describes batches recovery truncated away: it must never be loaded.
-        await unlinkQuietly(fs, path)
+        await unlinkIfPresent(fs, path)
         continue
       }
       if (loaded >= 0) continue // an older one, kept as a fallback
@@ -561,7 +561,7 @@ export class ProducerStateManager {
         entries = decodeSnapshot(await fs.readFile(path), path)
       } catch (error) {
         if (!isSluiceError(error, 'SLUICE_CORRUPT_SEGMENT')) throw error
-        await unlinkQuietly(fs, path)
+        await unlinkIfPresent(fs, path)
         continue
       }
       for (const entry of entries) {
@@ -670,14 +670,6 @@ export function snapshotFileName (offset: number): string {
 async function listSnapshots (fs: FileSystem, directory: string): Promise<number[]> {
   const names = await fs.readdir(directory)
   return names.map((name) => parseSegmentFileName(name, SNAPSHOT_SUFFIX)).filter((offset): offset is number => offset !== undefined)
-}
-
-async function unlinkQuietly (fs: FileSystem, path: string): Promise<void> {
-  try {
-    await fs.unlink(path)
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-  }
 }
 
 function setInt64 (view: DataView, at: number, value: number): void {

@@ -126,6 +126,15 @@ export const nodeFileSystem: FileSystem = Object.freeze({
   }
 })
 
+/** Deletes `path`; a file that is already gone is not an error. */
+export async function unlinkIfPresent (fs: Pick<FileSystem, 'unlink'>, path: string): Promise<void> {
+  try {
+    await fs.unlink(path)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+  }
+}
+
 /** Writes all of `source` at `position`, continuing after short writes. */
 export async function writeFully (file: FileHandle, source: Uint8Array, position: number): Promise<void> {
   let done = 0

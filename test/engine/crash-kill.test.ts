@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, expect, test } from 'vitest'
 import { crc32c } from '../../src/io/crc32c.js'
 import { LogManager } from '../../src/engine/log-manager.js'
+import type { PartitionLog } from '../../src/engine/partition-log.js'
 import { makeSizedBatch, splitBatches, withBaseOffset } from '../support/batches.js'
 
 const child = fileURLToPath(new URL('./fixtures/crash-append-child.ts', import.meta.url))
@@ -53,6 +54,36 @@ async function runAndKill (
   return { acks, startOffset: Number(ready.split(' ')[1]), flushedOffset }
 }
 
+/** Reads the whole log: every batch whole and valid, offsets contiguous across segments. Returns the batches by base offset and the end. */
+async function readVerified (log: PartitionLog, from: number): Promise<{ stored: Map<number, Buffer>, end: number }> {
+  const stored = new Map<number, Buffer>()
+  let offset = from
+  while (offset < log.highWatermark) {
+    const { records } = await log.read(offset, { maxBytes: 256 * 1024 })
+    const batches = splitBatches(records)
+    expect(batches.length).toBeGreaterThan(0)
+    for (const batch of batches) {
+      const base = Number(batch.readBigInt64BE(0))
+      expect(base).toBe(offset) // contiguous
+      expect(crc32c(batch.subarray(21))).toBe(batch.readUInt32BE(17)) // whole and valid
+      stored.set(base, Buffer.from(batch))
+      offset = base + batch.readInt32BE(23) + 1
+    }
+  }
+  return { stored, end: offset }
+}
+
+/** Every batch in `everything` is stored byte for byte; the next append lands at `end` and joins `everything`. */
+async function expectAllStoredThenAppend (log: PartitionLog, everything: Map<number, Buffer>, stored: Map<number, Buffer>, end: number): Promise<void> {
+  const missingOrDifferent: number[] = []
+  for (const [base, batch] of everything) if (stored.get(base)?.equals(batch) !== true) missingOrDifferent.push(base)
+  expect(missingOrDifferent).toEqual([])
+  const next = await log.append(makeSizedBatch(1, 1, 0))
+  expect(next.baseOffset).toBe(end)
+  // The extra batch is part of the log now; later rounds start after it.
+  everything.set(next.baseOffset, withBaseOffset(makeSizedBatch(1, 1, 0), next.baseOffset))
+}
+
 // 'always': acknowledged means fdatasynced. 'interval': acknowledged means handed to the OS,
 // which a killed process cannot take back either (the page cache outlives it).
 test.each([['always', 6], ['interval', 3]] as const)('SIGKILL during flush=%s appends loses no acknowledged batch', async (flush, rounds) => {
@@ -72,25 +103,8 @@ test.each([['always', 6], ['interval', 3]] as const)('SIGKILL during flush=%s ap
     try {
       expect(manager.wasCleanShutdown).toBe(false)
       const log = manager.getLog('crash', 0)!
-      const stored = new Map<number, Buffer>()
-      let offset = 0
-      while (offset < log.highWatermark) {
-        const { records } = await log.read(offset, { maxBytes: 256 * 1024 })
-        for (const batch of splitBatches(records)) {
-          const base = Number(batch.readBigInt64BE(0))
-          expect(base).toBe(offset) // contiguous
-          expect(crc32c(batch.subarray(21))).toBe(batch.readUInt32BE(17)) // whole and valid
-          stored.set(base, Buffer.from(batch))
-          offset = base + batch.readInt32BE(23) + 1
-        }
-      }
-      const missingOrDifferent: number[] = []
-      for (const [base, batch] of everything) if (stored.get(base)?.equals(batch) !== true) missingOrDifferent.push(base)
-      expect(missingOrDifferent).toEqual([])
-      const next = await log.append(makeSizedBatch(1, 1, 0))
-      expect(next.baseOffset).toBe(offset)
-      // The extra batch is part of the log now; later rounds start after it.
-      everything.set(next.baseOffset, withBaseOffset(makeSizedBatch(1, 1, 0), next.baseOffset))
+      const { stored, end } = await readVerified(log, 0)
+      await expectAllStoredThenAppend(log, everything, stored, end)
     } finally {
       await manager.close()
     }
@@ -119,29 +133,11 @@ test('SIGKILL during flush=interval appends across segment rolls keeps every ack
       const log = manager.getLog('crash', 0)!
       if (log.segmentList().filter((segment) => segment.baseOffset > startOffset).length > 0) rolledRounds++
       expect(log.logEndOffset).toBeGreaterThanOrEqual(Math.max(flushedOffset, 0))
-      const stored = new Map<number, Buffer>()
-      let offset = log.logStartOffset
-      while (offset < log.highWatermark) {
-        const { records } = await log.read(offset, { maxBytes: 256 * 1024 })
-        const batches = splitBatches(records)
-        expect(batches.length).toBeGreaterThan(0)
-        for (const batch of batches) {
-          const base = Number(batch.readBigInt64BE(0))
-          expect(base).toBe(offset) // contiguous across segments
-          expect(crc32c(batch.subarray(21))).toBe(batch.readUInt32BE(17))
-          stored.set(base, Buffer.from(batch))
-          offset = base + batch.readInt32BE(23) + 1
-        }
-      }
-      expect(offset).toBe(log.logEndOffset)
+      const { stored, end } = await readVerified(log, log.logStartOffset)
+      expect(end).toBe(log.logEndOffset)
       const lostFlushed = flushedAcks.filter((ack) => stored.get(ack.baseOffset)?.equals(everything.get(ack.baseOffset)!) !== true).map((ack) => ack.baseOffset)
       expect(lostFlushed).toEqual([])
-      const missingOrDifferent: number[] = []
-      for (const [base, batch] of everything) if (stored.get(base)?.equals(batch) !== true) missingOrDifferent.push(base)
-      expect(missingOrDifferent).toEqual([])
-      const next = await log.append(makeSizedBatch(1, 1, 0))
-      expect(next.baseOffset).toBe(offset)
-      everything.set(next.baseOffset, withBaseOffset(makeSizedBatch(1, 1, 0), next.baseOffset))
+      await expectAllStoredThenAppend(log, everything, stored, end)
     } finally {
       await manager.close()
     }
