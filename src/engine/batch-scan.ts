@@ -34,11 +34,14 @@ export function writeInt64 (view: DataView, at: number, value: number): void {
 /**
  * Total size of the valid batch at `at` within `bytes[at, end)`, or `BatchCheck.incomplete`
  * (not enough bytes yet), or `BatchCheck.invalid`. `minimumBaseOffset` is the offset that must
- * not be undercut (the previous batch's lastOffset + 1). `checkCrc` false skips the checksum
- * (used only where the bytes were verified before, e.g. locating a batch for a read).
+ * not be undercut (the previous batch's lastOffset + 1); `maximumLastOffset` the largest offset
+ * the segment can hold (the CRC does not cover the base offset, so a flipped bit there must be
+ * caught by its range). `checkCrc` false skips the checksum (used only where the bytes were
+ * verified before, e.g. locating a batch for a read).
  */
 export function checkBatchAt (
-  view: DataView, bytes: Uint8Array, at: number, end: number, minimumBaseOffset: number, checkCrc: boolean
+  view: DataView, bytes: Uint8Array, at: number, end: number, minimumBaseOffset: number, checkCrc: boolean,
+  maximumLastOffset = Number.MAX_SAFE_INTEGER
 ): number {
   if (end - at < LOG_OVERHEAD) return BatchCheck.incomplete
   const batchLength = view.getInt32(at + BatchOffset.batchLength)
@@ -49,7 +52,8 @@ export function checkBatchAt (
   const baseOffset = readInt64(view, at + BatchOffset.baseOffset)
   if (!(baseOffset >= minimumBaseOffset)) return BatchCheck.invalid
   if (view.getInt32(at + BatchOffset.lastOffsetDelta) < 0) return BatchCheck.invalid
-  if (!Number.isSafeInteger(baseOffset + view.getInt32(at + BatchOffset.lastOffsetDelta))) return BatchCheck.invalid
+  const lastOffset = baseOffset + view.getInt32(at + BatchOffset.lastOffsetDelta)
+  if (!Number.isSafeInteger(lastOffset) || lastOffset > maximumLastOffset) return BatchCheck.invalid
   if (end - at < size) return BatchCheck.incomplete
   if (checkCrc) {
     const stored = view.getUint32(at + BatchOffset.crc)

@@ -702,7 +702,7 @@ export class PartitionLog {
       : this.clock() - segment.createdMs
     if (waited > this.config.segmentMs) return true
     if (segment.offsetIndex.isFull || segment.timeIndex.isFull) return true
-    return segment.nextOffset + lastOffsetDelta - segment.baseOffset > 0x7fffffff
+    return segment.nextOffset + lastOffsetDelta > segment.maximumOffset
   }
 
   /**

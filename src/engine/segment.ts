@@ -186,6 +186,9 @@ export class Segment {
    * Copies a validated batch into the tail at position `size`, patches its baseOffset, updates
    * offsets, timestamps and indexes. Returns nothing: the caller tracks acknowledgement.
    */
+  /** The largest offset this segment can hold: index entries store offsets relative to the base as int32, as in Kafka. */
+  get maximumOffset (): number { return this.baseOffset + 0x7fffffff }
+
   stage (batch: Uint8Array, baseOffset: number, lastOffset: number, maxTimestamp: number): void {
     const length = batch.byteLength
     let chunk = this.tail[this.tail.length - 1]
@@ -564,7 +567,7 @@ export class Segment {
       let walkOffset = expectedOffset
       let stoppedIncomplete = false
       while (true) {
-        const check = checkBatchAt(view, bytes, end, bytes.byteLength, walkOffset, false)
+        const check = checkBatchAt(view, bytes, end, bytes.byteLength, walkOffset, false, this.maximumOffset)
         if (check === BatchCheck.invalid) break
         if (check === BatchCheck.incomplete) { stoppedIncomplete = true; break }
         walkOffset = batchLastOffset(view, end) + 1
@@ -579,7 +582,7 @@ export class Segment {
       // 2. Check every batch up to there, CRC included, and index it.
       let at = 0
       while (at < end) {
-        const check = checkBatchAt(view, bytes, at, end, expectedOffset, true)
+        const check = checkBatchAt(view, bytes, at, end, expectedOffset, true, this.maximumOffset)
         if (check <= 0) break
         const lastOffset = batchLastOffset(view, at)
         this.recordBatch(windowStart + at, check, lastOffset, batchMaxTimestamp(view, at))
@@ -620,7 +623,7 @@ export class Segment {
           const header = await this.readAt(last.position, RECORD_BATCH_OVERHEAD)
           const first = await this.readAt(0, RECORD_BATCH_OVERHEAD)
           if (header.byteLength === RECORD_BATCH_OVERHEAD && first.byteLength === RECORD_BATCH_OVERHEAD &&
-            checkBatchAt(dataViewOf(first), first, 0, RECORD_BATCH_OVERHEAD, minimumBaseOffset, false) !== BatchCheck.invalid &&
+            checkBatchAt(dataViewOf(first), first, 0, RECORD_BATCH_OVERHEAD, minimumBaseOffset, false, this.maximumOffset) !== BatchCheck.invalid &&
             batchLastOffset(dataViewOf(header), 0) === last.offset) {
             resumeAt = last.position
             this.firstBatchTimestamp = batchMaxTimestamp(dataViewOf(first), 0)
@@ -660,7 +663,7 @@ export class Segment {
       const view = dataViewOf(bytes)
       let at = 0
       while (true) {
-        const check = checkBatchAt(view, bytes, at, bytes.byteLength, 0, false)
+        const check = checkBatchAt(view, bytes, at, bytes.byteLength, 0, false, this.maximumOffset)
         if (check === BatchCheck.invalid) return false
         if (check === BatchCheck.incomplete) break
         const lastOffset = batchLastOffset(view, at)

@@ -61,6 +61,8 @@ function expectedBatches (fs: FaultyFileSystem): Buffer[] {
   let expectedOffset = 0
   for (const path of segmentPaths(fs)) {
     const bytes = Buffer.from(fs.contents(path)!)
+    // Index entries hold offsets relative to the segment's base as int32: nothing past that is valid.
+    const maximumOffset = Number(path.slice(-24, -4)) + 0x7fffffff
     let at = 0
     while (at < bytes.length) {
       if (bytes.length - at < 61) return result
@@ -69,7 +71,7 @@ function expectedBatches (fs: FaultyFileSystem): Buffer[] {
       if (bytes.readInt8(at + 16) !== 2) return result
       const base = Number(bytes.readBigInt64BE(at))
       const delta = bytes.readInt32BE(at + 23)
-      if (!Number.isSafeInteger(base + delta) || base < expectedOffset || delta < 0) return result
+      if (!Number.isSafeInteger(base + delta) || base < expectedOffset || delta < 0 || base + delta > maximumOffset) return result
       if (crc32c(bytes.subarray(at + 21, at + size)) !== bytes.readUInt32BE(at + 17)) return result
       result.push(Buffer.from(bytes.subarray(at, at + size)))
       expectedOffset = base + delta + 1
@@ -160,6 +162,18 @@ describe('recovery of damaged segments', () => {
       expect((await log.append(makeSizedBatch(1, 10, 7))).baseOffset).toBe(nextOffset)
     }
   )
+
+  test('a flipped bit in a base offset (not covered by the CRC) that leaves the segment\'s int32 range ends the log there', async () => {
+    const fs = await buildLog([19, 74, 323])
+    const path = layout.logFile(0)
+    const bytes = fs.contents(path)!.slice()
+    bytes[1]! ^= 1 // the first batch's base offset becomes 2^48
+    fs.setContents(path, bytes)
+    expect(expectedBatches(fs)).toEqual([])
+    const log = await open(fs, 0)
+    expect(log.logEndOffset).toBe(0)
+    expect((await log.append(makeSizedBatch(1, 10, 7))).baseOffset).toBe(0)
+  })
 
   test.prop([sizesArbitrary, fc.nat(), fc.uint8Array({ minLength: 0, maxLength: 64 }), fc.boolean()], { numRuns: 40 })(
     'damaged or missing index files after a clean shutdown are rebuilt',
