@@ -69,6 +69,11 @@ export interface RecordMetadata {
   lastOffset: number
   /** 'flushed' when fdatasync covered it, 'written' when the OS has it, 'sent' with acks 0. */
   durability: 'flushed' | 'written' | 'sent'
+  /**
+   * On a topic with `message.timestamp.type=LogAppendTime`, the time the log stamped on the
+   * records (of the first batch when the call's records span several); otherwise -1.
+   */
+  logAppendTime: number
 }
 
 export interface BulkRecords {
@@ -83,7 +88,7 @@ export interface BulkRecords {
   acks?: Acks
 }
 
-type PartResult = { baseOffset: number, lastOffset: number, durability: 'flushed' | 'written' }
+type PartResult = { baseOffset: number, lastOffset: number, durability: 'flushed' | 'written', logAppendTime: number }
 
 /** The records of one call of several messages (or one sendBulk piece) inside a batch. */
 interface Part {
@@ -306,7 +311,7 @@ export class Producer {
     let result: Promise<RecordMetadata[]>
     if (acks === 0) {
       this.addOne(sender, maxMessageBytes, key, value, timestamp, bytes, undefined, this.countAcksZeroError)
-      result = Promise.resolve([{ topic: topic.name, partition, baseOffset: -1, lastOffset: -1, durability: 'sent' }])
+      result = Promise.resolve([{ topic: topic.name, partition, baseOffset: -1, lastOffset: -1, durability: 'sent', logAppendTime: -1 }])
     } else {
       result = new Promise<RecordMetadata[]>(captureResolvers)
       this.addOne(sender, maxMessageBytes, key, value, timestamp, bytes, capturedResolve, capturedReject)
@@ -380,12 +385,12 @@ export class Producer {
     const results: Array<Promise<RecordMetadata>> = []
     for (const [partition, indexes] of routed) {
       const sender = this.senderFor(topic.name, partition)
-      const promise = new Promise<{ baseOffset: number, lastOffset: number, durability: 'flushed' | 'written' }>((resolve, reject) => {
+      const promise = new Promise<PartResult>((resolve, reject) => {
         this.addRecords(sender, maxMessageBytes, indexes, keys, values, record.messages, now, resolve, reject)
       })
       if (acks === 0) {
         promise.catch(() => { this.acksZeroErrors++ })
-        results.push(Promise.resolve({ topic: topic.name, partition, baseOffset: -1, lastOffset: -1, durability: 'sent' }))
+        results.push(Promise.resolve({ topic: topic.name, partition, baseOffset: -1, lastOffset: -1, durability: 'sent', logAppendTime: -1 }))
       } else {
         results.push(promise.then((result) => ({ topic: topic.name, partition, ...result })))
       }
@@ -455,8 +460,8 @@ export class Producer {
     try {
       for (const run of runs) {
         const sender = this.senderFor(topic.name, run.partition)
-        let first: { baseOffset: number } | undefined
-        const pieces: Array<Promise<{ baseOffset: number, lastOffset: number, durability: 'flushed' | 'written' }>> = []
+        let first: PartResult | undefined
+        const pieces: Array<Promise<PartResult>> = []
         // Runs to one partition queue their batches one run after the other: a piece waiting for
         // buffer room would otherwise let a later call's pieces in between. A call holds one
         // partition's turn at a time, so two calls never wait on each other's turns.
@@ -487,7 +492,7 @@ export class Producer {
             const records: BatchRecords = run.indexes === undefined
               ? { keys, values, timestamps: bulk.timestamps ?? undefined, general: undefined, start, count: position - start }
               : gather(run.indexes.slice(start, position), keys, values, bulk.timestamps)
-            const piece = new Promise<{ baseOffset: number, lastOffset: number, durability: 'flushed' | 'written' }>((resolve, reject) => {
+            const piece = new Promise<PartResult>((resolve, reject) => {
               const batch: Batch = { records, bytes, parts: [{ resolve, reject, first: 0, count: records.count }], resolves: undefined, rejects: undefined, createdMs: now, encoded: undefined, buffer: undefined, attempts: 0, order: sender.enqueued++, sequence: -1 }
               sender.queue.push(batch)
               this.pump(sender)
@@ -502,11 +507,11 @@ export class Producer {
         const combined = Promise.all(pieces).then((parts) => {
           first = parts[0]
           const last = parts[parts.length - 1]!
-          return { topic: topic.name, partition: run.partition, baseOffset: first!.baseOffset, lastOffset: last.lastOffset, durability: parts.every((part) => part.durability === 'flushed') ? 'flushed' as const : 'written' as const }
+          return { topic: topic.name, partition: run.partition, baseOffset: first!.baseOffset, lastOffset: last.lastOffset, durability: parts.every((part) => part.durability === 'flushed') ? 'flushed' as const : 'written' as const, logAppendTime: first!.logAppendTime }
         })
         if (acks === 0) {
           combined.catch(() => { this.acksZeroErrors++ })
-          results.push(Promise.resolve({ topic: topic.name, partition: run.partition, baseOffset: -1, lastOffset: -1, durability: 'sent' }))
+          results.push(Promise.resolve({ topic: topic.name, partition: run.partition, baseOffset: -1, lastOffset: -1, durability: 'sent', logAppendTime: -1 }))
         } else {
           results.push(combined)
         }
@@ -596,7 +601,7 @@ export class Producer {
     reject: Part['reject']
   ): void {
     // One call's records may span several batches: collect each batch's part and combine.
-    const partResults: Array<Promise<{ baseOffset: number, lastOffset: number, durability: 'flushed' | 'written' }>> = []
+    const partResults: Array<Promise<PartResult>> = []
     let part: Part | undefined
     for (const index of indexes) {
       const key = keys[index]!
@@ -640,7 +645,8 @@ export class Producer {
       resolve({
         baseOffset: results[0]!.baseOffset,
         lastOffset: results[results.length - 1]!.lastOffset,
-        durability: results.every((result) => result.durability === 'flushed') ? 'flushed' : 'written'
+        durability: results.every((result) => result.durability === 'flushed') ? 'flushed' : 'written',
+        logAppendTime: results[0]!.logAppendTime
       })
     }, reject)
   }
@@ -837,7 +843,7 @@ export class Producer {
 
   private succeed (sender: PartitionSender, batch: Batch, result: AppendResult): void {
     this.retire(batch)
-    const { durability } = result
+    const { durability, logAppendTime } = result
     const resolves = batch.resolves
     if (resolves !== undefined) {
       const { topic, partition } = sender
@@ -845,12 +851,12 @@ export class Producer {
         const resolve = resolves[index]
         if (resolve === undefined) continue
         const offset = result.baseOffset + index
-        resolve([{ topic, partition, baseOffset: offset, lastOffset: offset, durability }])
+        resolve([{ topic, partition, baseOffset: offset, lastOffset: offset, durability, logAppendTime }])
       }
     }
     for (const part of batch.parts) {
       const baseOffset = result.baseOffset + part.first
-      part.resolve({ baseOffset, lastOffset: baseOffset + part.count - 1, durability })
+      part.resolve({ baseOffset, lastOffset: baseOffset + part.count - 1, durability, logAppendTime })
     }
     this.release(batch.bytes)
   }

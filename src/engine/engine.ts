@@ -142,7 +142,10 @@ function logConfigOf (config: Readonly<TopicConfig>, flushIntervalMs: number): P
     indexIntervalBytes: config.indexIntervalBytes,
     maxMessageBytes: config.maxMessageBytes,
     flushMessages: config.flushMessages,
-    flushMs: config.flushMs === LONG_MAX ? flushIntervalMs : config.flushMs
+    flushMs: config.flushMs === LONG_MAX ? flushIntervalMs : config.flushMs,
+    messageTimestampType: config.messageTimestampType,
+    messageTimestampBeforeMaxMs: config.messageTimestampBeforeMaxMs,
+    messageTimestampAfterMaxMs: config.messageTimestampAfterMaxMs
   }
 }
 

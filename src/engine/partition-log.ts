@@ -72,6 +72,8 @@ import { ReadAheadStream, sharedReadAheadPool } from './read-ahead.js'
 import type { ReadAheadPool } from './read-ahead.js'
 import { Segment } from './segment.js'
 import type { SegmentState } from './segment.js'
+import { applyTimestampPolicy, timestampPolicyActive } from './timestamp-policy.js'
+import type { MessageTimestampType } from './topic-config.js'
 
 const rollChannel = channel('sluice:engine:segment:roll')
 /** Zeros written ahead of the data under flush 'always' (see `preallocate`). */
@@ -109,6 +111,12 @@ export interface PartitionLogConfig {
   flushMessages: number
   /** fdatasync when the oldest unflushed append is this old ('interval' policy). Kafka: `flush.ms`. @defaultValue 1000 */
   flushMs: number
+  /** Whose time records carry (timestamp-policy.ts). Kafka: `message.timestamp.type`. @defaultValue 'CreateTime' */
+  messageTimestampType: MessageTimestampType
+  /** CreateTime may lag the clock by at most this much. Kafka: `message.timestamp.before.max.ms`. @defaultValue MAX_SAFE_INTEGER (unchecked) */
+  messageTimestampBeforeMaxMs: number
+  /** CreateTime may lead the clock by at most this much. Kafka: `message.timestamp.after.max.ms`. @defaultValue MAX_SAFE_INTEGER (unchecked) */
+  messageTimestampAfterMaxMs: number
 }
 
 export const partitionLogDefaults: Readonly<PartitionLogConfig> = Object.freeze({
@@ -118,7 +126,10 @@ export const partitionLogDefaults: Readonly<PartitionLogConfig> = Object.freeze(
   indexIntervalBytes: 4096,
   maxMessageBytes: 1048588,
   flushMessages: Number.MAX_SAFE_INTEGER,
-  flushMs: 1000
+  flushMs: 1000,
+  messageTimestampType: 'CreateTime',
+  messageTimestampBeforeMaxMs: Number.MAX_SAFE_INTEGER,
+  messageTimestampAfterMaxMs: Number.MAX_SAFE_INTEGER
 })
 
 /** Validates a partial config and fills in defaults; unknown keys are refused. */
@@ -134,13 +145,18 @@ export function resolvePartitionLogConfig (config: Partial<PartitionLogConfig> =
     ['indexIntervalBytes', 0, 0x7fffffff],
     ['maxMessageBytes', RECORD_BATCH_OVERHEAD, 0x7fffffff],
     ['flushMessages', 1, Number.MAX_SAFE_INTEGER],
-    ['flushMs', 0, Number.MAX_SAFE_INTEGER]
+    ['flushMs', 0, Number.MAX_SAFE_INTEGER],
+    ['messageTimestampBeforeMaxMs', 0, Number.MAX_SAFE_INTEGER],
+    ['messageTimestampAfterMaxMs', 0, Number.MAX_SAFE_INTEGER]
   ]
   for (const [key, low, high] of bounds) {
     const value = resolved[key]
-    if (!Number.isSafeInteger(value) || value < low || value > high) {
+    if (!Number.isSafeInteger(value) || (value as number) < low || (value as number) > high) {
       throw new SluiceError('SLUICE_INVALID_OPTION', `log config ${key} must be an integer in [${low}, ${high}], got ${String(value)}`)
     }
+  }
+  if (resolved.messageTimestampType !== 'CreateTime' && resolved.messageTimestampType !== 'LogAppendTime') {
+    throw new SluiceError('SLUICE_INVALID_OPTION', `log config messageTimestampType must be CreateTime or LogAppendTime, got ${String(resolved.messageTimestampType)}`)
   }
   return Object.freeze(resolved)
 }
@@ -359,16 +375,23 @@ export class PartitionLog {
   /**
    * Appends one RecordBatch v2 (exactly one batch). Resolves once the batch reached the
    * durability of the flush policy; rejects with MESSAGE_TOO_LARGE, CORRUPT_MESSAGE,
-   * INVALID_RECORD (bad input, nothing stored), KAFKA_STORAGE_ERROR (disk fault, nothing
+   * INVALID_RECORD, INVALID_TIMESTAMP (bad input, nothing stored), KAFKA_STORAGE_ERROR (disk fault, nothing
    * acknowledged), SLUICE_BUFFER_FULL (too many unwritten bytes; retry), SLUICE_CLOSED.
    * The log copies `batch` into its tail (at once, or after a roll or repair it waits for) and
    * keeps no reference to it once the promise settled: the caller may reuse the buffer then.
+   * Under `message.timestamp.type=LogAppendTime` the log stores a stamped copy instead and
+   * `logAppendTime` of the result says which time it stamped (timestamp-policy.ts).
    */
   append (batch: Uint8Array): Promise<AppendResult> {
     try {
       if (this.closed || this.closePromise !== undefined) throw new SluiceError('SLUICE_CLOSED', `log ${this.layout.directory} is closed`)
       const view = validateBatch(batch, this.config.maxMessageBytes)
-      return this.appendValidated(batch, view)
+      if ((view.getInt8(BatchOffset.attributes + 1) & BatchAttribute.timestampTypeLogAppend) === 0 && !timestampPolicyActive(this.config)) {
+        return this.appendValidated(batch, view, -1)
+      }
+      const now = this.clock()
+      const stored = applyTimestampPolicy(batch, view, this.config, now)
+      return this.appendValidated(stored, dataViewOf(stored), stored === batch ? -1 : now)
     } catch (error) {
       return Promise.reject(error)
     }
@@ -379,13 +402,13 @@ export class PartitionLog {
    * common case allocates no further promise (every append of every producer passes here).
    * Throws (synchronously) SLUICE_BUFFER_FULL; waits for a roll, a repair or a running task.
    */
-  private appendValidated (batch: Uint8Array, view: DataView): Promise<AppendResult> {
+  private appendValidated (batch: Uint8Array, view: DataView, logAppendTime: number): Promise<AppendResult> {
     if (this.blocked !== undefined || this.repair !== undefined || this.closed || this.closePromise !== undefined) {
-      return this.appendAfterWait(batch, view)
+      return this.appendAfterWait(batch, view, logAppendTime)
     }
     const lastOffsetDelta = view.getInt32(BatchOffset.lastOffsetDelta)
     const maxTimestamp = readInt64(view, BatchOffset.maxTimestamp)
-    if (this.shouldRoll(batch.byteLength, lastOffsetDelta, maxTimestamp)) return this.appendAfterRoll(batch, view)
+    if (this.shouldRoll(batch.byteLength, lastOffsetDelta, maxTimestamp)) return this.appendAfterRoll(batch, view, logAppendTime)
     const segment = this.active
     if (segment.size - segment.writtenBytes + batch.byteLength > this.stagedBytesMax) {
       throw new SluiceError('SLUICE_BUFFER_FULL', `log ${this.layout.directory} has ${segment.size - segment.writtenBytes} unwritten bytes`)
@@ -394,25 +417,25 @@ export class PartitionLog {
     const lastOffset = baseOffset + lastOffsetDelta
     segment.stage(batch, baseOffset, lastOffset, maxTimestamp)
     this.unflushedMessages += view.getInt32(BatchOffset.recordsCount)
-    const result: AppendResult = { baseOffset, lastOffset, logAppendTime: -1, logStartOffset: this.logStart, durability: 'written' }
+    const result: AppendResult = { baseOffset, lastOffset, logAppendTime, logStartOffset: this.logStart, durability: 'written' }
     return new Promise<AppendResult>((resolve, reject) => {
       this.appendWaiters.push({ endPosition: segment.size, result, resolve: resolve as unknown as Waiter['resolve'], reject })
       this.scheduleDrain()
     })
   }
 
-  private async appendAfterWait (batch: Uint8Array, view: DataView): Promise<AppendResult> {
+  private async appendAfterWait (batch: Uint8Array, view: DataView, logAppendTime: number): Promise<AppendResult> {
     if (this.blocked !== undefined) {
       await this.blocked
-      return await this.appendValidated(batch, view)
+      return await this.appendValidated(batch, view, logAppendTime)
     }
     // Closing began while this append waited: nothing may be written after close's last flush.
     if (this.closed || this.closePromise !== undefined) throw new SluiceError('SLUICE_CLOSED', `log ${this.layout.directory} is closed`)
     await this.runBlocking(async () => { await this.retryRepair() })
-    return await this.appendValidated(batch, view)
+    return await this.appendValidated(batch, view, logAppendTime)
   }
 
-  private async appendAfterRoll (batch: Uint8Array, view: DataView): Promise<AppendResult> {
+  private async appendAfterRoll (batch: Uint8Array, view: DataView, logAppendTime: number): Promise<AppendResult> {
     await this.runBlocking(async () => {
       try {
         await this.roll()
@@ -420,7 +443,7 @@ export class PartitionLog {
         throw storageError(error, `roll of ${this.layout.directory} failed`, this.layout.directory)
       }
     })
-    return await this.appendValidated(batch, view)
+    return await this.appendValidated(batch, view, logAppendTime)
   }
 
   /** Runs `task` while appends wait; they continue in their order afterwards. */

@@ -89,12 +89,12 @@ describe('Producer', () => {
     await target.createTopic('t', { partitions: 1 })
     const producer = new Producer(target)
     const none = await producer.send({ topic: 't', acks: 0, messages: [{ value: 'zero' }] })
-    expect(none).toEqual([{ topic: 't', partition: 0, baseOffset: -1, lastOffset: -1, durability: 'sent' }])
+    expect(none).toEqual([{ topic: 't', partition: 0, baseOffset: -1, lastOffset: -1, durability: 'sent', logAppendTime: -1 }])
     await producer.flush()
     const one = await producer.send({ topic: 't', acks: 1, messages: [{ value: 'one-a' }, { value: 'one-b' }] })
-    expect(one).toEqual([{ topic: 't', partition: 0, baseOffset: 1, lastOffset: 2, durability: 'flushed' }])
+    expect(one).toEqual([{ topic: 't', partition: 0, baseOffset: 1, lastOffset: 2, durability: 'flushed', logAppendTime: -1 }])
     const all = await producer.send({ topic: 't', acks: 'all', messages: [{ value: 'all' }] })
-    expect(all).toEqual([{ topic: 't', partition: 0, baseOffset: 3, lastOffset: 3, durability: 'flushed' }])
+    expect(all).toEqual([{ topic: 't', partition: 0, baseOffset: 3, lastOffset: 3, durability: 'flushed', logAppendTime: -1 }])
     expect((await stored(target, 't', 0)).map((record) => record.value)).toEqual(['zero', 'one-a', 'one-b', 'all'])
     await producer.close()
 
@@ -102,7 +102,7 @@ describe('Producer', () => {
     await target.close()
     const interval = await openEngine({ flush: 'interval' })
     const written = new Producer(interval, { acks: 1 })
-    expect(await written.send({ topic: 't', messages: [{ value: 'w' }] })).toEqual([{ topic: 't', partition: 0, baseOffset: 4, lastOffset: 4, durability: 'written' }])
+    expect(await written.send({ topic: 't', messages: [{ value: 'w' }] })).toEqual([{ topic: 't', partition: 0, baseOffset: 4, lastOffset: 4, durability: 'written', logAppendTime: -1 }])
     await written.close()
   })
 
@@ -117,7 +117,7 @@ describe('Producer', () => {
     const producer = new Producer(target, { retryBackoffMs: 1 })
     const metadata = await producer.send({ topic: 't', messages: [{ value: 'once' }, { value: 'twice?' }] })
     expect(calls()).toBe(2)
-    expect(metadata).toEqual([{ topic: 't', partition: 0, baseOffset: 0, lastOffset: 1, durability: 'written' }])
+    expect(metadata).toEqual([{ topic: 't', partition: 0, baseOffset: 0, lastOffset: 1, durability: 'written', logAppendTime: -1 }])
     expect((await stored(target, 't', 0)).map((record) => record.value)).toEqual(['once', 'twice?'])
     await producer.close()
 
@@ -317,7 +317,7 @@ describe('Producer', () => {
     const zero = producer.send({ topic: 'mixed', acks: 0, messages: [{ value: 'z' }] })
     const d = producer.send({ topic: 'mixed', messages: [{ value: 'd', timestamp: 1234 }] })
     const e = producer.send({ topic: 'mixed', messages: [{ value: 'e' }] })
-    expect(await zero).toEqual([{ topic: 'mixed', partition: 0, baseOffset: -1, lastOffset: -1, durability: 'sent' }])
+    expect(await zero).toEqual([{ topic: 'mixed', partition: 0, baseOffset: -1, lastOffset: -1, durability: 'sent', logAppendTime: -1 }])
     const results = { a: await a, bc: await bc, d: await d, e: await e }
     expect(appends.calls()).toBe(1)
     const values = new Map((await stored(target, 'mixed', 0)).map((record) => [record.offset, record.value]))

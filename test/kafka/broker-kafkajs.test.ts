@@ -273,4 +273,29 @@ describe('kafkajs against the broker', () => {
     expect(producerIds.size).toBe(1)
     expect(Number([...producerIds][0])).toBeGreaterThanOrEqual(0)
   })
+
+  test('a LogAppendTime topic answers the produce with the append time, and consumers read records stamped with it', async () => {
+    const topic = 'log-append-time'
+    const admin = kafka.admin()
+    await admin.connect()
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }] }] })
+    await admin.disconnect()
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
+    await producer.connect()
+    const before = Date.now()
+    const [metadata] = await producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages: [{ value: 'a', timestamp: '1000' }, { value: 'b', timestamp: '2000' }] })
+    await producer.disconnect()
+    const appendTime = Number(metadata!.logAppendTime)
+    expect(appendTime).toBeGreaterThanOrEqual(before)
+    expect(appendTime).toBeLessThanOrEqual(Date.now())
+
+    const timestamps: string[] = []
+    const consumer = kafka.consumer({ groupId: 'log-append-time-group', maxWaitTimeInMs: 100 })
+    await consumer.connect()
+    await consumer.subscribe({ topic, fromBeginning: true })
+    await consumer.run({ eachMessage: async ({ message }) => { timestamps.push(message.timestamp) } })
+    await waitFor(() => timestamps.length === 2, 10_000, 'both records')
+    await consumer.disconnect()
+    expect(timestamps).toEqual([String(appendTime), String(appendTime)])
+  })
 })

@@ -1,0 +1,77 @@
+/**
+ * Kafka's broker-side timestamp rules for appended batches, per topic:
+ *   - `message.timestamp.type=LogAppendTime`: the log stamps each batch with the time it is
+ *     appended. The batch's attributes get the timestamp-type bit, its maxTimestamp becomes the
+ *     append time (every record of the batch reads as that time) and its CRC is recomputed; the
+ *     records and their deltas stay as the producer sent them. The CRC does not cover the base
+ *     offset but does cover both fields, hence the recomputation, as Kafka does it.
+ *   - `message.timestamp.type=CreateTime` with `message.timestamp.before.max.ms` /
+ *     `message.timestamp.after.max.ms` (KIP-937): every record's timestamp must lie in
+ *     [now - before, now + after], else the batch fails with INVALID_TIMESTAMP and nothing is
+ *     stored. Records without a timestamp (-1) are exempt. With both bounds at their default
+ *     (Long.MAX) nothing is checked and appends pay nothing.
+ *   - A producer may not send a batch already marked LogAppendTime: INVALID_TIMESTAMP.
+ *
+ * The stamped batch is a copy: the caller's bytes (a producer's retry buffer, a request) stay
+ * as they were. Checking bounds decodes the records, decompressing a compressed batch on the
+ * calling thread; only topics that set a bound pay that.
+ */
+import { SluiceError } from '../core/errors.js'
+import { crc32c } from '../io/crc32c.js'
+import { BatchAttribute, BatchOffset } from '../io/record-batch-header.js'
+import { RecordBatchView } from '../io/record-batch-view.js'
+import type { MessageTimestampType } from './topic-config.js'
+
+/** The three topic configs involved, Kafka's names in camelCase. */
+export interface TimestampPolicy {
+  messageTimestampType: MessageTimestampType
+  messageTimestampBeforeMaxMs: number
+  messageTimestampAfterMaxMs: number
+}
+
+/** True when appends under `policy` need `applyTimestampPolicy` beyond the attribute check. */
+export function timestampPolicyActive (policy: Readonly<TimestampPolicy>): boolean {
+  return policy.messageTimestampType === 'LogAppendTime' ||
+    policy.messageTimestampBeforeMaxMs < Number.MAX_SAFE_INTEGER ||
+    policy.messageTimestampAfterMaxMs < Number.MAX_SAFE_INTEGER
+}
+
+/**
+ * Applies `policy` to a validated batch (length, magic and CRC already checked) at time `now`.
+ * Returns the batch to store: `batch` itself, or a stamped copy under LogAppendTime.
+ * Throws INVALID_TIMESTAMP.
+ */
+export function applyTimestampPolicy (batch: Uint8Array, view: DataView, policy: Readonly<TimestampPolicy>, now: number): Uint8Array {
+  if ((view.getInt16(BatchOffset.attributes) & BatchAttribute.timestampTypeLogAppend) !== 0) {
+    throw new SluiceError('INVALID_TIMESTAMP', 'a producer may not set the timestamp type of a batch to LogAppendTime')
+  }
+  if (policy.messageTimestampType === 'LogAppendTime') return stampLogAppendTime(batch, now)
+  checkCreateTimes(batch, policy, now)
+  return batch
+}
+
+/** A copy of `batch` marked LogAppendTime with maxTimestamp `now`, its CRC recomputed. */
+export function stampLogAppendTime (batch: Uint8Array, now: number): Uint8Array {
+  const stamped = new Uint8Array(batch)
+  const view = new DataView(stamped.buffer, stamped.byteOffset, stamped.byteLength)
+  view.setInt16(BatchOffset.attributes, view.getInt16(BatchOffset.attributes) | BatchAttribute.timestampTypeLogAppend)
+  view.setBigInt64(BatchOffset.maxTimestamp, BigInt(now))
+  view.setUint32(BatchOffset.crc, crc32c(stamped.subarray(BatchOffset.attributes)))
+  return stamped
+}
+
+function checkCreateTimes (batch: Uint8Array, policy: Readonly<TimestampPolicy>, now: number): void {
+  const earliest = policy.messageTimestampBeforeMaxMs >= Number.MAX_SAFE_INTEGER ? -Infinity : now - policy.messageTimestampBeforeMaxMs
+  const latest = policy.messageTimestampAfterMaxMs >= Number.MAX_SAFE_INTEGER ? Infinity : now + policy.messageTimestampAfterMaxMs
+  if (earliest === -Infinity && latest === Infinity) return
+  const records = RecordBatchView.unchecked(batch).records()
+  for (let index = 0; ; index++) {
+    const record = records.nextRecord()
+    if (record === undefined) return
+    const timestamp = record.timestamp
+    if (timestamp !== -1 && (timestamp < earliest || timestamp > latest)) {
+      throw new SluiceError('INVALID_TIMESTAMP', `record ${index} has timestamp ${timestamp}, outside [${String(earliest)}, ${String(latest)}] ` +
+        '(message.timestamp.before.max.ms / message.timestamp.after.max.ms)')
+    }
+  }
+}
