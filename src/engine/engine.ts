@@ -25,6 +25,7 @@ import { mkdir } from 'node:fs/promises'
 import { SluiceError } from '../core/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { nodeFileSystem } from '../io/file-system.js'
+import { recompressBatch } from '../io/record-batch-compression.js'
 import { batchesIn } from '../io/record-batch-view.js'
 import { cleanablePartitionLog } from './cleanable-log.js'
 import { acquireDataDirLock } from './data-dir-lock.js'
@@ -34,6 +35,7 @@ import type { GroupCoordinatorOptions } from './group-coordinator.js'
 import { LogManager } from './log-manager.js'
 import { LogOffsetStore } from './log-offset-store.js'
 import { OFFSETS_TOPIC } from './offset-records.js'
+import { validateBatch } from './partition-log.js'
 import type { FlushPolicy, PartitionLog, PartitionLogConfig, ReadResult } from './partition-log.js'
 import { ProducerIdManager } from './producer-id-manager.js'
 import type { ProducerIdentity } from './producer-id-manager.js'
@@ -41,6 +43,7 @@ import { PRODUCER_ID_EXPIRATION_MS_DEFAULT, ProducerStateManager, appendIdempote
 import type { ProducerAppendResult } from './producer-state.js'
 import { CompactionTask } from './compaction.js'
 import { RetentionTask, deleteRecords } from './retention.js'
+import { StagingQueue, recompressionCodec } from './topic-compression.js'
 import { LONG_MAX } from './topic-config.js'
 import type { TopicConfig } from './topic-config.js'
 import type { CreateTopicOptions, TopicDescription } from './topic-registry.js'
@@ -181,6 +184,8 @@ export class Engine {
   private readonly waitersByPartition = new Map<string, Set<DataWaiter>>()
   private readonly cleanerEntries = new Map<string, () => void>()
   private readonly producerStates = new Map<string, ProducerStateManager>()
+  /** Appends of partitions with a recompression pending, kept in call order (topic-compression.ts). */
+  private readonly staging = new StagingQueue()
   private producerIds: ProducerIdManager | undefined
   private readonly producerSnapshots = new Set<Promise<void>>()
   private closePromise: Promise<void> | undefined
@@ -377,10 +382,32 @@ export class Engine {
    * (producer-state.ts): a retry of a batch already stored resolves with the original offsets
    * and `duplicate: true` without writing; a sequence gap rejects with
    * OUT_OF_ORDER_SEQUENCE_NUMBER and a fenced epoch with INVALID_PRODUCER_EPOCH, nothing stored.
+   * A topic whose `compression.type` names a codec stores the batch recompressed with it
+   * (topic-compression.ts).
    */
-  async append (topic: string, partition: number, batch: Uint8Array): Promise<ProducerAppendResult> {
-    const log = this.partitionLog(topic, partition)
-    const key = partitionKey(topic, partition)
+  append (topic: string, partition: number, batch: Uint8Array): Promise<ProducerAppendResult> {
+    try {
+      const log = this.partitionLog(topic, partition)
+      const key = partitionKey(topic, partition)
+      const config = this.topics.find(topic)!.config
+      const codec = recompressionCodec(config.compressionType, batch)
+      if (codec === undefined && !this.staging.has(key)) return this.appendToLog(log, key, batch)
+      let prepared: Promise<Uint8Array>
+      if (codec === undefined) {
+        prepared = Promise.resolve(batch)
+      } else {
+        // The incoming bytes are checked before recompression computes a new CRC over them.
+        validateBatch(batch, config.maxMessageBytes)
+        prepared = recompressBatch(batch, codec)
+      }
+      return this.staging.enqueue(key, prepared, async (stored) => await this.appendToLog(log, key, stored))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /** `append` once the batch is as the log will store it; stages it in this call's first step. */
+  private async appendToLog (log: PartitionLog, key: string, batch: Uint8Array): Promise<ProducerAppendResult> {
     const header = producerHeaderOf(batch)
     const state = this.producerStates.get(key)
     if (header === undefined || state === undefined) {

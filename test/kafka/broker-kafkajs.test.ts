@@ -298,4 +298,29 @@ describe('kafkajs against the broker', () => {
     await consumer.disconnect()
     expect(timestamps).toEqual([String(appendTime), String(appendTime)])
   })
+
+  test('a topic with compression.type=gzip stores uncompressed produce requests gzipped; kafkajs reads them back', async () => {
+    const topic = 'topic-gzip'
+    const admin = kafka.admin()
+    await admin.connect()
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'compression.type', value: 'gzip' }] }] })
+    await admin.disconnect()
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
+    await producer.connect()
+    const values = Array.from({ length: 30 }, (_, index) => `gzip-${index}-${'y'.repeat(index * 10)}`)
+    for (let round = 0; round < 3; round++) {
+      await producer.send({ topic, acks: -1, compression: CompressionTypes.None, messages: values.slice(round * 10, round * 10 + 10).map((value) => ({ value })) })
+    }
+    await producer.disconnect()
+    const { batchesIn } = await import('../../src/io/record-batch-view.js')
+    const { records } = await harness.engine.read(topic, 0, 0, 1024 * 1024)
+    expect([...batchesIn(records)].map((batch) => batch.compression)).toEqual(['gzip', 'gzip', 'gzip'])
+
+    const received: Received[] = []
+    const consumer = kafka.consumer({ groupId: 'topic-gzip-group', maxWaitTimeInMs: 100 })
+    await consume(consumer, topic, received)
+    await waitFor(() => received.length === values.length, 10_000, 'every record')
+    await consumer.disconnect()
+    expect(received.map((message) => message.value)).toEqual(values)
+  })
 })
