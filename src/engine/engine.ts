@@ -141,6 +141,7 @@ function logConfigOf (config: Readonly<TopicConfig>, flushIntervalMs: number): P
   return {
     segmentBytes: config.segmentBytes,
     segmentMs: config.segmentMs,
+    segmentJitterMs: config.segmentJitterMs,
     segmentIndexBytes: config.segmentIndexBytes,
     indexIntervalBytes: config.indexIntervalBytes,
     maxMessageBytes: config.maxMessageBytes,

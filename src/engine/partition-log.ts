@@ -101,6 +101,12 @@ export interface PartitionLogConfig {
   segmentBytes: number
   /** Roll when the segment's first batch is this old. Kafka: `segment.ms`. @defaultValue 7 days */
   segmentMs: number
+  /**
+   * Each segment rolls up to this much before `segmentMs` (a random share of it, drawn per
+   * segment), so partitions created together do not all roll at once. Kafka: `segment.jitter.ms`.
+   * @defaultValue 0
+   */
+  segmentJitterMs: number
   /** Preallocated size of each index file. Kafka: `segment.index.bytes`. @defaultValue 10 MiB */
   segmentIndexBytes: number
   /** Log bytes between two offset-index entries. Kafka: `index.interval.bytes`. @defaultValue 4096 */
@@ -122,6 +128,7 @@ export interface PartitionLogConfig {
 export const partitionLogDefaults: Readonly<PartitionLogConfig> = Object.freeze({
   segmentBytes: 1024 * 1024 * 1024,
   segmentMs: 7 * 24 * 60 * 60 * 1000,
+  segmentJitterMs: 0,
   segmentIndexBytes: 10 * 1024 * 1024,
   indexIntervalBytes: 4096,
   maxMessageBytes: 1048588,
@@ -141,6 +148,7 @@ export function resolvePartitionLogConfig (config: Partial<PartitionLogConfig> =
   const bounds: Array<[keyof PartitionLogConfig, number, number]> = [
     ['segmentBytes', RECORD_BATCH_OVERHEAD, 0x7fffffff], // .index positions are int32, as in Kafka
     ['segmentMs', 1, Number.MAX_SAFE_INTEGER],
+    ['segmentJitterMs', 0, Number.MAX_SAFE_INTEGER],
     ['segmentIndexBytes', 24, 0x7fffffff],
     ['indexIntervalBytes', 0, 0x7fffffff],
     ['maxMessageBytes', RECORD_BATCH_OVERHEAD, 0x7fffffff],
@@ -723,9 +731,18 @@ export class PartitionLog {
     const waited = segment.firstBatchTimestamp >= 0 && maxTimestamp >= 0
       ? maxTimestamp - segment.firstBatchTimestamp
       : this.clock() - segment.createdMs
-    if (waited > this.config.segmentMs) return true
+    if (waited > this.config.segmentMs - this.rollJitter(segment)) return true
     if (segment.offsetIndex.isFull || segment.timeIndex.isFull) return true
     return segment.nextOffset + lastOffsetDelta > segment.maximumOffset
+  }
+
+  /** The segment's share of segment.jitter.ms, drawn at its first roll check (Kafka draws it per segment). */
+  private rollJitter (segment: Segment): number {
+    if (segment.rollJitterMs === undefined) {
+      const range = Math.min(this.config.segmentJitterMs, this.config.segmentMs)
+      segment.rollJitterMs = range <= 0 ? 0 : Math.floor(Math.random() * range)
+    }
+    return segment.rollJitterMs
   }
 
   /**

@@ -112,6 +112,8 @@ export class Segment {
   /** maxTimestamp of the first batch (segment.ms is measured from it), -1 when unknown. */
   firstBatchTimestamp = -1
   readonly createdMs: number
+  /** How much earlier than segment.ms this segment rolls (drawn once by the log); undefined until drawn. */
+  rollJitterMs: number | undefined
   bytesSinceLastIndexEntry = 0
   readonly offsetIndex: OffsetIndex
   readonly timeIndex: TimeIndex

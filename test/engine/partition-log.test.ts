@@ -1,7 +1,7 @@
 import { mkdtemp, rm, readdir, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, test } from 'vitest'
+import { afterEach, describe, expect, test, vi } from 'vitest'
 import { isSluiceError } from '../../src/core/errors.js'
 import { FileCache } from '../../src/engine/file-cache.js'
 import { SegmentIndexCache } from '../../src/engine/index-cache.js'
@@ -106,6 +106,36 @@ describe('PartitionLog', () => {
     fs.crash()
     const reopened = await openLog({ fs, directory: '/data', flush: 'always', recoveryPoint: 0 })
     expect((await readAll(reopened.log)).length).toBe(64)
+  })
+
+  test('rolls on segment.ms, measured between the first batch\'s timestamp and the incoming one', async () => {
+    const { log } = await openLog({ directory: await temporaryDirectory(), config: { segmentMs: 1000 } })
+    const start = 1_700_000_000_000
+    for (const at of [0, 500, 999, 1000]) await log.append(makeSizedBatch(1, 10, at, start + at))
+    expect(log.segmentList().map((segment) => segment.baseOffset)).toEqual([0])
+    await log.append(makeSizedBatch(1, 10, 9, start + 1001))
+    expect(log.segmentList().map((segment) => segment.baseOffset)).toEqual([0, 4])
+    await log.append(makeSizedBatch(1, 10, 9, start + 1500))
+    expect(log.segmentList().map((segment) => segment.baseOffset)).toEqual([0, 4])
+  })
+
+  test('segment.jitter.ms rolls a segment up to that much earlier, drawn once per segment', async () => {
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0.6)
+    try {
+      const { log } = await openLog({ directory: await temporaryDirectory(), config: { segmentMs: 1000, segmentJitterMs: 1000 } })
+      const start = 1_700_000_000_000
+      await log.append(makeSizedBatch(1, 10, 0, start))
+      await log.append(makeSizedBatch(1, 10, 1, start + 400))
+      expect(log.segmentList().length).toBe(1)
+      // A jitter of 600 ms: the segment rolls after 400 ms instead of 1000.
+      await log.append(makeSizedBatch(1, 10, 2, start + 401))
+      expect(log.segmentList().map((segment) => segment.baseOffset)).toEqual([0, 2])
+      expect(random).toHaveBeenCalledTimes(1)
+      await log.append(makeSizedBatch(1, 10, 3, start + 402))
+      expect(random).toHaveBeenCalledTimes(2)
+    } finally {
+      random.mockRestore()
+    }
   })
 
   test('rolls segments on segment.bytes and reads across them; reopen (clean) keeps everything', async () => {
