@@ -61,6 +61,7 @@ import { channel } from 'node:diagnostics_channel'
 import { assert } from '../core/assert.js'
 import { SluiceError, isSluiceError } from '../core/errors.js'
 import { crc32c } from '../io/crc32c.js'
+import { RecordBatchView } from '../io/record-batch-view.js'
 import { unlinkIfPresent } from '../io/file-system.js'
 import { BatchAttribute, BatchOffset, CURRENT_MAGIC, LOG_OVERHEAD, RECORD_BATCH_OVERHEAD } from '../io/record-batch-header.js'
 import { batchBaseOffset, batchLastOffset, batchMaxTimestamp, batchSize, dataViewOf, readInt64 } from './batch-scan.js'
@@ -1108,7 +1109,7 @@ export class PartitionLog {
           if (base >= this.logStart || batchLastOffset(view, at) >= this.logStart) {
             if (batchMaxTimestamp(view, at) >= timestamp) {
               const whole = at + size <= located.byteLength ? located.subarray(at, at + size) : await segment.readAt(position + at, size)
-              return recordAtOrAfter(whole, timestamp, this.logStart)
+              return await recordAtOrAfter(whole, timestamp, this.logStart)
             }
           }
           at += size
@@ -1486,13 +1487,25 @@ function wholeBatches (bytes: Uint8Array, maxBytes: number): Uint8Array {
   return bytes.subarray(0, at)
 }
 
-/** The offset and timestamp of the first record at or after `timestamp` in a whole batch. */
-function recordAtOrAfter (batch: Uint8Array, timestamp: number, logStart: number): TimestampLookup {
+/**
+ * The offset and timestamp of the first record at or after `timestamp` in a whole batch whose
+ * maxTimestamp is at or after it. Records of a LogAppendTime batch all carry its maxTimestamp;
+ * a compressed batch is decompressed off the event loop and searched record by record, as Kafka
+ * does, rather than answered with its base offset.
+ */
+async function recordAtOrAfter (batch: Uint8Array, timestamp: number, logStart: number): Promise<TimestampLookup> {
   const view = dataViewOf(batch)
   const base = batchBaseOffset(view, 0)
   const attributes = view.getInt16(BatchOffset.attributes)
   const maxTimestamp = batchMaxTimestamp(view, 0)
-  if ((attributes & BatchAttribute.timestampTypeLogAppend) !== 0 || (attributes & BatchAttribute.compressionMask) !== 0) {
+  if ((attributes & BatchAttribute.timestampTypeLogAppend) !== 0) return { offset: Math.max(base, logStart), timestamp: maxTimestamp }
+  if ((attributes & BatchAttribute.compressionMask) !== 0) {
+    const compressed = RecordBatchView.unchecked(batch)
+    await compressed.loadRecords()
+    const records = compressed.records()
+    for (let record = records.nextRecord(); record !== undefined; record = records.nextRecord()) {
+      if (record.timestamp >= timestamp && record.offset >= logStart) return { offset: record.offset, timestamp: record.timestamp }
+    }
     return { offset: Math.max(base, logStart), timestamp: maxTimestamp }
   }
   const baseTimestamp = readInt64(view, BatchOffset.baseTimestamp)

@@ -9,6 +9,7 @@ import { DataLayout } from '../../src/engine/layout.js'
 import { PartitionLog } from '../../src/engine/partition-log.js'
 import type { FlushPolicy, PartitionLogConfig } from '../../src/engine/partition-log.js'
 import { nodeFileSystem } from '../../src/io/file-system.js'
+import { encodeRecordBatch } from '../../src/io/record-batch-encoder.js'
 import type { FileSystem } from '../../src/io/file-system.js'
 import { makeBatch, makeSizedBatch, splitBatches, withBaseOffset } from '../support/batches.js'
 import { FaultyFileSystem } from '../support/faulty-fs.js'
@@ -204,6 +205,21 @@ describe('PartitionLog', () => {
     expect(await log.offsetForTimestamp(999_999)).toBeUndefined()
     expect(await log.offsetForTimestamp(-1)).toEqual({ offset: 200, timestamp: -1 })
     expect(await log.offsetForTimestamp(-2)).toEqual({ offset: 0, timestamp: -1 })
+  })
+
+  test('offsetForTimestamp searches inside compressed batches record by record', async () => {
+    const { log } = await openLog({ directory: await temporaryDirectory() })
+    for (const [index, codec] of (['gzip', 'lz4', 'zstd', 'snappy'] as const).entries()) {
+      // Batch i: offsets 10i..10i+9, timestamps 5000+100i+2j, in shuffled order within the batch.
+      const records = Array.from({ length: 10 }, (_, j) => ({ key: null, value: Buffer.from(`r${j}`), timestamp: 5000 + 100 * index + 2 * ((j * 7) % 10) }))
+      await log.append(encodeRecordBatch({ compression: codec, records }))
+    }
+    // In batch 2 (zstd), timestamps are 5200 + 2 * [0, 7, 4, 1, 8, 5, 2, 9, 6, 3]: the first record at or after 5207 is offset 21 (5214).
+    expect(await log.offsetForTimestamp(5207)).toEqual({ offset: 21, timestamp: 5214 })
+    expect(await log.offsetForTimestamp(5200)).toEqual({ offset: 20, timestamp: 5200 })
+    expect(await log.offsetForTimestamp(5019)).toEqual({ offset: 10, timestamp: 5100 })
+    expect(await log.offsetForTimestamp(5302)).toEqual({ offset: 31, timestamp: 5314 })
+    expect(await log.offsetForTimestamp(5319)).toBeUndefined()
   })
 
   test('bad input: oversized, corrupt and malformed batches are typed errors and store nothing', async () => {
