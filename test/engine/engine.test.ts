@@ -137,6 +137,44 @@ describe('Engine data directory lock', () => {
     const engine = await Engine.open({ dataDir })
     await engine.close()
   })
+  test.runIf(process.platform === 'linux')('a lock held by a zombie (killed, never reaped) is taken over', async () => {
+    const { writeFile } = await import('node:fs/promises')
+    const { spawn } = await import('node:child_process')
+    // The shell starts a short child, then becomes `sleep`, which never reaps it: a zombie.
+    const parent = spawn('sh', ['-c', 'sleep 0.05 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] })
+    try {
+      const zombie = Number((await new Promise<Buffer>((resolve) => parent.stdout.once('data', resolve))).toString().trim())
+      const { readFile } = await import('node:fs/promises')
+      const deadline = Date.now() + 5_000
+      // Bounded by the deadline: wait until the child exited and sits unreaped.
+      while (!(await readFile(`/proc/${zombie}/stat`, 'utf8')).includes(') Z ') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+      expect(() => process.kill(zombie, 0)).not.toThrow()
+      await writeFile(join(dataDir, '.lock'), `${zombie}\n`)
+      const engine = await Engine.open({ dataDir })
+      await engine.close()
+    } finally {
+      parent.kill('SIGKILL')
+    }
+  })
+
+  test.runIf(process.platform === 'linux')('a lock naming a live pid with another start time (a reused pid) is taken over; a matching one is not', async () => {
+    const { readFile, writeFile } = await import('node:fs/promises')
+    const { spawn } = await import('node:child_process')
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' })
+    try {
+      await new Promise((resolve) => other.once('spawn', resolve))
+      const stat = await readFile(`/proc/${other.pid}/stat`, 'utf8')
+      const startTicks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
+      await writeFile(join(dataDir, '.lock'), `${other.pid} ${startTicks}\n`)
+      await expect(Engine.open({ dataDir })).rejects.toMatchObject({ code: 'SLUICE_LOCKED' })
+      await writeFile(join(dataDir, '.lock'), `${other.pid} ${Number(startTicks) + 1}\n`)
+      const engine = await Engine.open({ dataDir })
+      expect((await readFile(join(dataDir, '.lock'), 'utf8')).split(' ')[0]).toBe(String(process.pid))
+      await engine.close()
+    } finally {
+      other.kill('SIGKILL')
+    }
+  })
 })
 
 describe('Engine log cleaner', () => {
