@@ -288,6 +288,9 @@ export async function sequentialRead (options: StorageBenchOptions): Promise<Rec
  * Recovery of one partition of `bytes` after an unclean shutdown: with a recent recovery-point
  * checkpoint, and with none (full rescan of every byte, CRC included).
  */
+/** Full rescans timed by `recovery`; the fastest is reported. */
+const RESCANS = 3
+
 export async function recovery (options: StorageBenchOptions): Promise<Record<string, number>> {
   const directory = fresh(options.directory)
   const run = await appendFlatOut({ directory, bytes: options.bytes, flush: 'interval', recordsPerBatch: 1000, inFlight: 32 })
@@ -306,16 +309,21 @@ export async function recovery (options: StorageBenchOptions): Promise<Record<st
   const withCheckpointMs = seconds(start) * 1000
   const endOffset = manager.getLog('bench', 0)!.logEndOffset
   await manager.close()
-  // Unclean with no checkpoint: every segment is rescanned.
-  unlinkSync(marker)
-  unlinkSync(join(directory, 'recovery-point-offset-checkpoint'))
-  start = process.hrtime.bigint()
-  manager = await LogManager.open({ directory })
-  const rescanSeconds = seconds(start)
-  const rescannedEnd = manager.getLog('bench', 0)!.logEndOffset
-  await manager.close()
+  // Unclean with no checkpoint: every segment is rescanned. Three times, the fastest reported:
+  // one ~0.25 s rescan moved by 1.7x between runs on this shared machine, and interference only
+  // ever slows a rescan down (the raw figures are bests of repetitions for the same reason).
+  let rescanSeconds = Number.POSITIVE_INFINITY
+  for (let rescan = 0; rescan < RESCANS; rescan++) {
+    unlinkSync(marker)
+    unlinkSync(join(directory, 'recovery-point-offset-checkpoint'))
+    start = process.hrtime.bigint()
+    manager = await LogManager.open({ directory })
+    rescanSeconds = Math.min(rescanSeconds, seconds(start))
+    const rescannedEnd = manager.getLog('bench', 0)!.logEndOffset
+    await manager.close()
+    if (rescannedEnd !== endOffset) throw new Error(`rescan ended at ${rescannedEnd}, expected ${endOffset}`)
+  }
   fresh(directory)
-  if (rescannedEnd !== endOffset) throw new Error(`rescan ended at ${rescannedEnd}, expected ${endOffset}`)
   return {
     recovery_partition_bytes: partitionBytes,
     recovery_with_checkpoint_ms: withCheckpointMs,
