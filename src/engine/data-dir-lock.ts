@@ -10,10 +10,11 @@
  * until its parent reaps it, and in a container whose init does not reap, forever; a
  * supervisor restarting a crashed broker would then find the directory locked by a dead
  * process. So on Linux a zombie counts as dead, and so does a live process whose start time
- * differs from the recorded one (the pid was reused).
+ * differs from the recorded one (the pid was reused). A lock naming this very pid is stale
+ * unless this process holds it (`held`).
  */
 import { open, readFile, stat, unlink } from 'node:fs/promises'
-import { join } from 'node:path'
+import { resolve } from 'node:path'
 import { SluiceError } from '../core/errors.js'
 
 export const LOCK_FILE = '.lock'
@@ -27,14 +28,26 @@ interface ProcessStat {
   startTicks: string
 }
 
-/** State and start time of `pid` from /proc; null when it does not exist, undefined without /proc. */
-async function processStat (pid: number): Promise<ProcessStat | null | undefined> {
+/**
+ * Directories this process holds locks on, shared on `globalThis` so that two copies of this
+ * module in one process (an ESM and a CJS build) see each other's locks. A lock file naming
+ * this process's pid but absent here was left by an earlier process that had the same pid: a
+ * container restarted after a crash runs its broker under the same pid every time.
+ */
+const heldKey = Symbol.for('sluice.dataDirLocks')
+const held: Set<string> = ((globalThis as Record<symbol, unknown>)[heldKey] as Set<string> | undefined) ??
+  ((globalThis as Record<symbol, unknown>)[heldKey] = new Set<string>()) as Set<string>
+
+/** A lock file this young with no owner written yet may be a process between creating and filling it. */
+const FILLING_GRACE_MS = 2000
+
+/** State and start time of `pid` from /proc; undefined when /proc does not show it (absent, hidden, other OS). */
+async function processStat (pid: number): Promise<ProcessStat | undefined> {
   let text: string
   try {
     text = await readFile(`/proc/${pid}/stat`, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return undefined
-    return (await stat('/proc/self/stat').catch(() => undefined)) === undefined ? undefined : null
+  } catch {
+    return undefined
   }
   // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ')'.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
@@ -44,11 +57,12 @@ async function processStat (pid: number): Promise<ProcessStat | null | undefined
 /** Whether the process that wrote a lock (`pid`, and its start time when recorded) still runs. */
 async function alive (pid: number, startTicks: string | undefined): Promise<boolean> {
   const found = await processStat(pid)
-  if (found === null) return false
   if (found !== undefined) {
     if (found.state === 'Z' || found.state === 'X') return false
     return startTicks === undefined || startTicks === found.startTicks
   }
+  // Not in /proc: gone, or hidden from this user (hidepid), or no /proc at all; the kernel says
+  // which (EPERM: a live process of another user).
   try {
     process.kill(pid, 0)
     return true
@@ -58,21 +72,29 @@ async function alive (pid: number, startTicks: string | undefined): Promise<bool
 }
 
 export async function acquireDataDirLock (dataDir: string): Promise<DataDirLock> {
-  const path = join(dataDir, LOCK_FILE)
-  for (let attempt = 0; attempt < 3; attempt++) {
+  const path = resolve(dataDir, LOCK_FILE)
+  if (held.has(path)) {
+    throw new SluiceError('SLUICE_LOCKED', `data directory ${dataDir} is already open in this process; close the other Sluice or Engine first`, { file: path })
+  }
+  // Read before creating the file: the window in which it exists but is empty stays one write.
+  const own = await processStat(process.pid)
+  const contents = own === undefined ? `${process.pid}\n` : `${process.pid} ${own.startTicks}\n`
+  // Bounded: a few takeovers, or waiting out one grace period in quarter steps.
+  for (let attempt = 0; attempt < 8; attempt++) {
     try {
       const handle = await open(path, 'wx')
       try {
-        const own = await processStat(process.pid)
-        await handle.writeFile(own === undefined || own === null ? `${process.pid}\n` : `${process.pid} ${own.startTicks}\n`)
+        await handle.writeFile(contents)
       } finally {
         await handle.close()
       }
+      held.add(path)
       let released = false
       return {
         release: async () => {
           if (released) return
           released = true
+          held.delete(path)
           await unlink(path).catch(() => {})
         }
       }
@@ -82,13 +104,18 @@ export async function acquireDataDirLock (dataDir: string): Promise<DataDirLock>
       }
       const [ownerField, startTicks] = (await readFile(path, 'utf8').catch(() => '')).trim().split(' ')
       const owner = Number.parseInt(ownerField ?? '', 10)
-      if (Number.isSafeInteger(owner) && owner > 0 && owner !== process.pid && await alive(owner, startTicks)) {
+      if (!Number.isSafeInteger(owner) || owner <= 0) {
+        // Empty or garbled: another process may be between creating and filling it; a crashed one
+        // left it for good once it is older than the grace period.
+        const written = await stat(path).then((info) => info.mtimeMs, () => 0)
+        if (Date.now() - written < FILLING_GRACE_MS) {
+          await new Promise((settle) => setTimeout(settle, FILLING_GRACE_MS / 4))
+          continue
+        }
+      } else if (owner !== process.pid && await alive(owner, startTicks)) {
         throw new SluiceError('SLUICE_LOCKED', `data directory ${dataDir} is in use by process ${owner} (a running broker?); stop it or use another --data directory`, { file: path })
       }
-      if (owner === process.pid) {
-        throw new SluiceError('SLUICE_LOCKED', `data directory ${dataDir} is already open in this process; close the other Sluice or Engine first`, { file: path })
-      }
-      // A stale lock from a process that died: take it over.
+      // A stale lock from a process that died (or an earlier process with this pid): take it over.
       await unlink(path).catch(() => {})
     }
   }

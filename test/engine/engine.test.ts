@@ -137,13 +137,33 @@ describe('Engine data directory lock', () => {
     const engine = await Engine.open({ dataDir })
     await engine.close()
   })
+  test('a lock naming this process\'s pid that this process does not hold (an earlier process with the same pid) is taken over', async () => {
+    const { writeFile } = await import('node:fs/promises')
+    await writeFile(join(dataDir, '.lock'), `${process.pid} 1\n`)
+    const engine = await Engine.open({ dataDir })
+    await expect(Engine.open({ dataDir })).rejects.toMatchObject({ code: 'SLUICE_LOCKED' })
+    await engine.close()
+  })
+
+  test('an empty lock is left to its writer for a grace period, then taken over', async () => {
+    const { writeFile } = await import('node:fs/promises')
+    await writeFile(join(dataDir, '.lock'), '')
+    const started = Date.now()
+    const engine = await Engine.open({ dataDir })
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1500)
+    await engine.close()
+  })
+
   test.runIf(process.platform === 'linux')('a lock held by a zombie (killed, never reaped) is taken over', async () => {
     const { writeFile } = await import('node:fs/promises')
     const { spawn } = await import('node:child_process')
     // The shell starts a short child, then becomes `sleep`, which never reaps it: a zombie.
     const parent = spawn('sh', ['-c', 'sleep 0.05 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] })
     try {
-      const zombie = Number((await new Promise<Buffer>((resolve) => parent.stdout.once('data', resolve))).toString().trim())
+      const zombie = Number((await new Promise<Buffer>((resolve, reject) => {
+        parent.stdout.once('data', resolve)
+        setTimeout(() => { reject(new Error('the shell printed no pid')) }, 10_000).unref()
+      })).toString().trim())
       const { readFile } = await import('node:fs/promises')
       const deadline = Date.now() + 5_000
       // Bounded by the deadline: wait until the child exited and sits unreaped.
