@@ -363,6 +363,8 @@ export class PartitionLog {
   get partition (): number { return this.layout.partition }
   get directory (): string { return this.layout.directory }
   get logStartOffset (): number { return this.logStart }
+  /** Kafka `message.timestamp.type` of this log's topic. */
+  get messageTimestampType (): MessageTimestampType { return this.config.messageTimestampType }
   /** The next offset to assign (appends accepted, acknowledged or not). */
   get logEndOffset (): number { return this.active.nextOffset }
   /** Offsets below are acknowledged and readable. On a single node this is where appends are acknowledged. */
@@ -400,7 +402,7 @@ export class PartitionLog {
       }
       const now = this.clock()
       const stored = applyTimestampPolicy(batch, view, this.config, now)
-      return this.appendValidated(stored, dataViewOf(stored), stored === batch ? -1 : now)
+      return this.appendValidated(stored, dataViewOf(stored), this.config.messageTimestampType === 'LogAppendTime' ? now : -1)
     } catch (error) {
       return Promise.reject(error)
     }
@@ -1082,7 +1084,8 @@ export class PartitionLog {
   /**
    * The first offset whose record timestamp is >= `timestamp` (Kafka ListOffsets), with that
    * timestamp; `undefined` when no record is that late. -1 asks for the high watermark, -2 for
-   * the log start offset. Within a compressed batch the answer is the batch's first offset.
+   * the log start offset. Compressed batches are searched record by record too; one whose
+   * stored records no longer decompress is answered with its first offset.
    */
   async offsetForTimestamp (timestamp: number): Promise<TimestampLookup | undefined> {
     if (timestamp === -1) return { offset: this.visible.offset, timestamp: -1 }
@@ -1109,7 +1112,9 @@ export class PartitionLog {
           if (base >= this.logStart || batchLastOffset(view, at) >= this.logStart) {
             if (batchMaxTimestamp(view, at) >= timestamp) {
               const whole = at + size <= located.byteLength ? located.subarray(at, at + size) : await segment.readAt(position + at, size)
-              return await recordAtOrAfter(whole, timestamp, this.logStart)
+              // Undefined when the records late enough all lie below the log start offset.
+              const found = await recordAtOrAfter(whole, timestamp, this.logStart)
+              if (found !== undefined) return found
             }
           }
           at += size
@@ -1489,29 +1494,35 @@ function wholeBatches (bytes: Uint8Array, maxBytes: number): Uint8Array {
 
 /**
  * The offset and timestamp of the first record at or after `timestamp` in a whole batch whose
- * maxTimestamp is at or after it. Records of a LogAppendTime batch all carry its maxTimestamp;
- * a compressed batch is decompressed off the event loop and searched record by record, as Kafka
- * does, rather than answered with its base offset.
+ * maxTimestamp is at or after it; undefined when every such record lies below `logStart`.
+ * Records of a LogAppendTime batch all carry its maxTimestamp; a compressed batch is
+ * decompressed off the event loop and searched record by record, as Kafka does.
  */
-async function recordAtOrAfter (batch: Uint8Array, timestamp: number, logStart: number): Promise<TimestampLookup> {
+async function recordAtOrAfter (batch: Uint8Array, timestamp: number, logStart: number): Promise<TimestampLookup | undefined> {
   const view = dataViewOf(batch)
   const base = batchBaseOffset(view, 0)
   const attributes = view.getInt16(BatchOffset.attributes)
   const maxTimestamp = batchMaxTimestamp(view, 0)
   if ((attributes & BatchAttribute.timestampTypeLogAppend) !== 0) return { offset: Math.max(base, logStart), timestamp: maxTimestamp }
   if ((attributes & BatchAttribute.compressionMask) !== 0) {
-    const compressed = RecordBatchView.unchecked(batch)
-    await compressed.loadRecords()
-    const records = compressed.records()
-    for (let record = records.nextRecord(); record !== undefined; record = records.nextRecord()) {
-      if (record.timestamp >= timestamp && record.offset >= logStart) return { offset: record.offset, timestamp: record.timestamp }
+    try {
+      const compressed = RecordBatchView.unchecked(batch)
+      await compressed.loadRecords()
+      const records = compressed.records()
+      for (let record = records.nextRecord(); record !== undefined; record = records.nextRecord()) {
+        if (record.timestamp >= timestamp && record.offset >= logStart) return { offset: record.offset, timestamp: record.timestamp }
+      }
+      return undefined
+    } catch {
+      // Records that no longer decompress: the batch as a whole is still the right place to start.
+      return { offset: Math.max(base, logStart), timestamp: maxTimestamp }
     }
-    return { offset: Math.max(base, logStart), timestamp: maxTimestamp }
   }
   const baseTimestamp = readInt64(view, BatchOffset.baseTimestamp)
   const count = view.getInt32(BatchOffset.recordsCount)
   const cursor = { at: RECORD_BATCH_OVERHEAD }
-  for (let index = 0; index < count && cursor.at < batch.byteLength; index++) {
+  let index = 0
+  for (; index < count && cursor.at < batch.byteLength; index++) {
     const length = readVarint(batch, cursor)
     const recordStart = cursor.at
     cursor.at++ // attributes
@@ -1521,7 +1532,8 @@ async function recordAtOrAfter (batch: Uint8Array, timestamp: number, logStart: 
     if (recordTimestamp >= timestamp && base + offsetDelta >= logStart) return { offset: base + offsetDelta, timestamp: recordTimestamp }
     cursor.at = recordStart + length
   }
-  return { offset: Math.max(base, logStart), timestamp: maxTimestamp }
+  // Every record seen: none qualifies. Records cut short: the batch is the place to start.
+  return index >= count ? undefined : { offset: Math.max(base, logStart), timestamp: maxTimestamp }
 }
 
 /** Zigzag LEB128 (the record format's varint / varlong, within safe-integer range). */

@@ -145,7 +145,7 @@ export interface Reservation {
 
 export type ProducerCheck =
   | { kind: 'append' }
-  | { kind: 'duplicate', baseOffset: number, lastOffset: number }
+  | { kind: 'duplicate', baseOffset: number, lastOffset: number, timestamp: number }
   /** An earlier batch of this producer is unsettled in a way the check cannot see past: retry after `settled`. */
   | { kind: 'wait', settled: Promise<void> }
 
@@ -294,7 +294,7 @@ export class ProducerStateManager {
       }
       if (committed !== undefined && committed.epoch === producerEpoch) {
         for (const batch of committed.batches) {
-          if (batch.firstSeq === baseSequence && batch.lastSeq === lastSeq) return { kind: 'duplicate', baseOffset: batch.baseOffset, lastOffset: batch.lastOffset }
+          if (batch.firstSeq === baseSequence && batch.lastSeq === lastSeq) return { kind: 'duplicate', baseOffset: batch.baseOffset, lastOffset: batch.lastOffset, timestamp: batch.timestamp }
         }
       }
       if (twin !== undefined) return { kind: 'wait', settled: settledPromise(twin) }
@@ -339,7 +339,7 @@ export class ProducerStateManager {
   }
 
   /** The append resolved: the reservation becomes committed state with its real offsets. */
-  commit (reservation: Reservation, offsets: { baseOffset: number, lastOffset: number }): void {
+  commit (reservation: Reservation, offsets: { baseOffset: number, lastOffset: number, logAppendTime?: number }): void {
     if (!this.release(reservation)) return
     // Offsets handed out again: the log took back acknowledged batches (a failed fdatasync
     // under the 'interval' or 'never' policy), so the state forgets them too.
@@ -350,7 +350,9 @@ export class ProducerStateManager {
       lastSeq: reservation.lastSeq,
       baseOffset: offsets.baseOffset,
       lastOffset: offsets.lastOffset,
-      timestamp: now
+      // The time the log stamped on a LogAppendTime topic: what a replay of the batch reads back,
+      // and what a duplicate of it is answered with.
+      timestamp: offsets.logAppendTime !== undefined && offsets.logAppendTime >= 0 ? offsets.logAppendTime : now
     }, now)
     if (++this.commitsSinceSweep >= EXPIRY_SWEEP_COMMITS) this.removeExpired()
   }
@@ -632,7 +634,8 @@ export async function appendIdempotent (
       return {
         baseOffset: decision.baseOffset,
         lastOffset: decision.lastOffset,
-        logAppendTime: -1,
+        // Kafka answers a retry with the stored batch's time; on a LogAppendTime topic the stamp.
+        logAppendTime: log.messageTimestampType === 'LogAppendTime' ? decision.timestamp : -1,
         logStartOffset: log.logStartOffset,
         durability: decision.lastOffset < log.recoveryPoint ? 'flushed' : 'written',
         duplicate: true

@@ -30,9 +30,10 @@ export function recompressionCodec (type: TopicCompressionType, batch: Uint8Arra
 
 /**
  * Per-partition FIFO of appends that wait for a preparation (a recompression): each entry
- * reaches `stage` once its batch is ready and every earlier entry of the partition was staged.
- * `stage` must hand the batch to the log synchronously in its first step (as
- * `PartitionLog.append` does), so staging order is call order.
+ * reaches `stage` once its batch is ready and every earlier entry of the partition reached it.
+ * `PartitionLog.append` stages in its first synchronous step, so staging order is call order;
+ * the one exception, an idempotent batch waiting for an unsettled earlier batch of its own
+ * producer (producer-state.ts), is ordered by that producer's sequence numbers instead.
  */
 export class StagingQueue {
   /** The last entry of each partition with entries pending; settles once it staged. */

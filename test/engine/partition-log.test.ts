@@ -222,6 +222,18 @@ describe('PartitionLog', () => {
     expect(await log.offsetForTimestamp(5319)).toBeUndefined()
   })
 
+  test.each(['none', 'lz4'] as const)('offsetForTimestamp skips a batch whose late records all lie below the log start offset (%s)', async (compression) => {
+    const { log } = await openLog({ directory: await temporaryDirectory() })
+    // Batch A: offsets 0-9, the late record (150) at offset 2; batch B: offsets 10-19 at 200+.
+    const early = Array.from({ length: 10 }, (_, index) => ({ key: null, value: Buffer.from(`a${index}`), timestamp: index === 2 ? 150 : 100 + index }))
+    await log.append(encodeRecordBatch({ compression, records: early }))
+    await log.append(encodeRecordBatch({ compression, records: Array.from({ length: 10 }, (_, index) => ({ key: null, value: Buffer.from(`b${index}`), timestamp: 200 + index })) }))
+    expect(await log.offsetForTimestamp(140)).toEqual({ offset: 2, timestamp: 150 })
+    log.advanceLogStartOffset(5)
+    expect(await log.offsetForTimestamp(140)).toEqual({ offset: 10, timestamp: 200 })
+    expect(await log.offsetForTimestamp(107)).toEqual({ offset: 7, timestamp: 107 })
+  })
+
   test('bad input: oversized, corrupt and malformed batches are typed errors and store nothing', async () => {
     const { log } = await openLog({ directory: await temporaryDirectory(), config: { maxMessageBytes: 1000 } })
     await log.append(makeSizedBatch(1, 10))

@@ -52,7 +52,7 @@ describe('ProducerStateManager checks (Kafka 4.2 order)', () => {
     for (let batch = 0; batch < 7; batch++) h.append(header(1, 0, batch * 2, 2))
     // Batches at offsets 0-1, 2-3, ... 12-13; the last five are batches 2..6.
     for (let batch = 2; batch < 7; batch++) {
-      expect(h.check(header(1, 0, batch * 2, 2))).toEqual({ kind: 'duplicate', baseOffset: batch * 2, lastOffset: batch * 2 + 1 })
+      expect(h.check(header(1, 0, batch * 2, 2))).toMatchObject({ kind: 'duplicate', baseOffset: batch * 2, lastOffset: batch * 2 + 1 })
     }
     expect(BATCHES_RETAINED).toBe(5)
     // Older than the window: no longer recognised, and out of sequence.

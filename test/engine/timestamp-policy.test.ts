@@ -174,12 +174,52 @@ describe('CreateTime bounds (message.timestamp.before.max.ms / after.max.ms)', (
   })
 })
 
-test('a producer may not send a batch already marked LogAppendTime', async () => {
-  const target = await open()
-  await createTopic(target, 'plain', {})
-  const error = await target.engine.append('plain', 0, rawBatch([1], { timestampType: 'LogAppendTime' })).catch((caught: unknown) => caught)
-  expect(isSluiceError(error) && error.code).toBe('INVALID_TIMESTAMP')
-  expect(target.engine.partitionLog('plain', 0).logEndOffset).toBe(0)
+describe('a batch the producer marked LogAppendTime itself', () => {
+  test('is refused with INVALID_TIMESTAMP on a LogAppendTime topic', async () => {
+    const target = await open()
+    await createTopic(target, 'stamped', { 'message.timestamp.type': 'LogAppendTime' })
+    const error = await target.engine.append('stamped', 0, rawBatch([1], { timestampType: 'LogAppendTime' })).catch((caught: unknown) => caught)
+    expect(isSluiceError(error) && error.code).toBe('INVALID_TIMESTAMP')
+    expect(target.engine.partitionLog('stamped', 0).logEndOffset).toBe(0)
+  })
+
+  test('is stored as CreateTime on a CreateTime topic, as Kafka does; without a time it is refused', async () => {
+    const target = await open()
+    await createTopic(target, 'plain', {})
+    const marked = rawBatch([1_000, 1_005], { timestampType: 'LogAppendTime' })
+    const copy = Buffer.from(marked)
+    await expect(target.engine.append('plain', 0, marked)).resolves.toMatchObject({ baseOffset: 0, logAppendTime: -1 })
+    expect(marked.equals(copy)).toBe(true)
+    const [stored] = await storedBatches(target, 'plain')
+    expect(stored!.attributes & 0x08).toBe(0)
+    expect(stored!.timestamps).toEqual([1_000, 1_005])
+
+    const untimed = encodeRecordBatch({ records: [{ key: null, value: Buffer.from('x'), timestamp: -1 }], timestampType: 'LogAppendTime', baseTimestamp: -1, maxTimestamp: -1 })
+    const error = await target.engine.append('plain', 0, untimed).catch((caught: unknown) => caught)
+    expect(isSluiceError(error) && error.code).toBe('INVALID_TIMESTAMP')
+  })
+
+  test('on a CreateTime topic with bounds, its time is checked against them', async () => {
+    const target = await open()
+    await createTopic(target, 'bounded', { 'message.timestamp.before.max.ms': '60000' })
+    const error = await target.engine.append('bounded', 0, rawBatch([1_000], { timestampType: 'LogAppendTime' })).catch((caught: unknown) => caught)
+    expect(isSluiceError(error) && error.code).toBe('INVALID_TIMESTAMP')
+  })
+})
+
+test('an idempotent retry on a LogAppendTime topic is answered with the original stamp, also after a restart', async () => {
+  let target = await open()
+  await createTopic(target, 'stamped', { 'message.timestamp.type': 'LogAppendTime' })
+  const { producerId } = await target.engine.initProducerId()
+  const batch = encodeRecordBatch({ producerId, producerEpoch: 0, baseSequence: 0, records: [{ key: null, value: Buffer.from('once'), timestamp: 5 }] })
+  const first = await target.engine.append('stamped', 0, batch)
+  await new Promise((resolve) => setTimeout(resolve, 5))
+  const retry = await target.engine.append('stamped', 0, batch)
+  expect(retry).toMatchObject({ baseOffset: first.baseOffset, duplicate: true, logAppendTime: first.logAppendTime })
+  await target.close()
+  target = await open()
+  expect(await target.engine.append('stamped', 0, batch)).toMatchObject({ baseOffset: first.baseOffset, duplicate: true, logAppendTime: first.logAppendTime })
+  expect((await storedBatches(target, 'stamped')).length).toBe(1)
 })
 
 test('a corrupt batch is refused before any stamping: the CRC is never recomputed over bad bytes', async () => {

@@ -17,17 +17,23 @@ import { batchesIn } from '../../src/io/record-batch-view.js'
 const { Kafka, logLevel } = kafkajs
 const cli = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 const directories: string[] = []
-afterAll(async () => { for (const directory of directories) await rm(directory, { recursive: true, force: true }) })
+/** Every broker started, killed in afterAll if a failure skipped its kill. */
+const brokers: ChildProcess[] = []
+afterAll(async () => {
+  for (const child of brokers) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  for (const directory of directories) await rm(directory, { recursive: true, force: true })
+})
 
 /** Starts `sluice broker` on a free port and resolves with the process and its port. */
 async function startBroker (dataDir: string, flush: 'always' | 'interval'): Promise<{ child: ChildProcess, port: number, exited: Promise<void> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', cli, 'broker', '--data', dataDir, '--port', '0', '--flush', flush, '--no-auto-create-topics'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  brokers.push(child)
   const exited = new Promise<void>((resolve) => child.on('exit', () => { resolve() }))
   let output = ''
   let errors = ''
   child.stderr!.on('data', (chunk: Buffer) => { errors += chunk.toString() })
   const port = await new Promise<number>((resolve, reject) => {
-    const timeout = setTimeout(() => { reject(new Error(`broker never listened: ${errors}`)) }, 30_000)
+    const timeout = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`broker never listened: ${errors}`)) }, 30_000)
     child.stdout!.on('data', (chunk: Buffer) => {
       output += chunk.toString()
       const match = /listening on 127\.0\.0\.1:(\d+)/.exec(output)

@@ -34,8 +34,15 @@ function runScript (name: string, timeoutMs = 90_000): Promise<unknown> {
     child.on('error', (error) => { clearTimeout(timer); reject(error) })
     child.on('close', (code) => {
       clearTimeout(timer)
-      if (code !== 0) reject(new Error(`${name} exited with ${String(code)}; stderr: ${stderr}`))
-      else resolve(JSON.parse(stdout.trim().split('\n').at(-1)!))
+      if (code !== 0) {
+        reject(new Error(`${name} exited with ${String(code)}; stderr: ${stderr}`))
+        return
+      }
+      try {
+        resolve(JSON.parse(stdout.trim().split('\n').at(-1)!))
+      } catch (error) {
+        reject(new Error(`${name} printed no JSON (${(error as Error).message}): ${stdout}; stderr: ${stderr}`))
+      }
     })
   })
 }
@@ -61,7 +68,7 @@ describe('Python clients against the broker', () => {
     expect(out.endOffsets).toEqual(next)
     expect(out.groupOffsets).toEqual(next)
     expect(out.beginningOffsets).toEqual([0, 0, 0])
-    expect(out.offsetsForTimes).toEqual(next.map((count) => count > 0 ? 0 : null))
+    expect(out.offsetsForTimes).toEqual([0, 0, 0])
     expect(out.groups).toEqual([['python-group', 'consumer']])
     expect(out.group).toEqual(['python-group', 'Empty', 'consumer'])
     expect(out.topicsAfterDelete).toEqual([])
