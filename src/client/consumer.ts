@@ -343,6 +343,12 @@ export class Consumer {
       await this.commitPositions(true)
       return
     }
+    // As Kafka's Java consumer: a committed position is an offset to read next, never negative.
+    for (const entry of offsets) {
+      if (!Number.isSafeInteger(entry.offset) || entry.offset < 0) {
+        throw new SluiceError('SLUICE_INVALID_OPTION', `cannot commit offset ${String(entry.offset)} for ${entry.topic}-${entry.partition}: offsets are integers >= 0`)
+      }
+    }
     await this.commit(offsets.map((entry) => ({ ...entry })))
   }
 

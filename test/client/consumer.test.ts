@@ -384,6 +384,10 @@ describe('Consumer', () => {
     const { memberId, generationId } = consumer.groupIdentity
     const results = sluice.engine.groups.commitOffsets({ groupId: 'stale-group', generationId: generationId - 1, memberId, groupInstanceId: null, offsets: [{ topic: 'stale', partition: 0, offset: 1 }] })
     await expect(results).rejects.toMatchObject({ code: 'ILLEGAL_GENERATION', kafkaCode: 22 })
+    for (const offset of [-3, 1.5, Number.NaN]) {
+      await expect(consumer.commitOffsets([{ topic: 'stale', partition: 0, offset }])).rejects.toMatchObject({ code: 'SLUICE_INVALID_OPTION' })
+    }
+    expect(consumer.committed([{ topic: 'stale', partition: 0 }])).toEqual([{ topic: 'stale', partition: 0, offset: -1 }])
     const unknown = sluice.consumer({ autoOffsetReset: 'earliest' })
     await expect(unknown.subscribe({ topics: ['no-such-topic'] })).resolves.toBeUndefined() // auto-created
     const strict = await Sluice.open({ dataDir: join(dataDir, 'strict'), autoCreateTopics: false })
