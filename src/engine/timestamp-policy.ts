@@ -15,9 +15,10 @@
  *     on a CreateTime topic it checks the batch's time (every record of such a batch reads as
  *     maxTimestamp) and stores the batch as CreateTime, the mark cleared. So does this module.
  *
- * A stamped or cleared batch is a copy: the caller's bytes (a producer's retry buffer, a request) stay
- * as they were. Checking bounds decodes the records, decompressing a compressed batch on the
- * calling thread; only topics that set a bound pay that.
+ * A stamped or cleared batch is a copy: the caller's bytes (a producer's retry buffer, a
+ * request) stay as they were. Checking bounds decodes the records, decompressing a compressed
+ * batch on the calling thread (the check must run before the batch is staged, in call order);
+ * only topics that set a bound pay that.
  */
 import { SluiceError } from '../core/errors.js'
 import { crc32c } from '../io/crc32c.js'
@@ -41,8 +42,8 @@ export function timestampPolicyActive (policy: Readonly<TimestampPolicy>): boole
 
 /**
  * Applies `policy` to a validated batch (length, magic and CRC already checked) at time `now`.
- * Returns the batch to store: `batch` itself, or a stamped copy under LogAppendTime.
- * Throws INVALID_TIMESTAMP.
+ * Returns the batch to store: `batch` itself, a stamped copy under LogAppendTime, or a copy
+ * with the producer's LogAppendTime mark cleared. Throws INVALID_TIMESTAMP.
  */
 export function applyTimestampPolicy (batch: Uint8Array, view: DataView, policy: Readonly<TimestampPolicy>, now: number): Uint8Array {
   if ((view.getInt16(BatchOffset.attributes) & BatchAttribute.timestampTypeLogAppend) !== 0) {
