@@ -344,16 +344,16 @@ export class ProducerStateManager {
     // Offsets handed out again: the log took back acknowledged batches (a failed fdatasync
     // under the 'interval' or 'never' policy), so the state forgets them too.
     if (offsets.baseOffset <= this.committedOffsetMax && this.overlapsCommitted(offsets.baseOffset, offsets.lastOffset)) this.truncateTail(offsets.baseOffset)
-    const now = this.clock()
+    // On a LogAppendTime topic, the time the log stamped: what a replay of the batch reads back,
+    // what a snapshot keeps (it stores the producer's last time) and what a duplicate is answered with.
+    const time = offsets.logAppendTime !== undefined && offsets.logAppendTime >= 0 ? offsets.logAppendTime : this.clock()
     this.apply(reservation.producerId, reservation.epoch, {
       firstSeq: reservation.firstSeq,
       lastSeq: reservation.lastSeq,
       baseOffset: offsets.baseOffset,
       lastOffset: offsets.lastOffset,
-      // The time the log stamped on a LogAppendTime topic: what a replay of the batch reads back,
-      // and what a duplicate of it is answered with.
-      timestamp: offsets.logAppendTime !== undefined && offsets.logAppendTime >= 0 ? offsets.logAppendTime : now
-    }, now)
+      timestamp: time
+    }, time)
     if (++this.commitsSinceSweep >= EXPIRY_SWEEP_COMMITS) this.removeExpired()
   }
 
