@@ -446,27 +446,15 @@ export class RecordBatchEncoder {
       if (key === null) {
         batch[position++] = 1
       } else {
-        const keyLength = key.length
-        position = writeVarint(batch, position, keyLength)
-        if (keyLength <= SMALL_COPY_BYTES) {
-          for (let byte = 0; byte < keyLength; byte++) batch[position + byte] = key[byte]!
-        } else {
-          batch.set(key, position)
-        }
-        position += keyLength
+        position = writeVarint(batch, position, key.length)
+        position = copyBytes(batch, position, key)
       }
       const value = values[index]!
       if (value === null) {
         batch[position++] = 1
       } else {
-        const valueLength = value.length
-        position = writeVarint(batch, position, valueLength)
-        if (valueLength <= SMALL_COPY_BYTES) {
-          for (let byte = 0; byte < valueLength; byte++) batch[position + byte] = value[byte]!
-        } else {
-          batch.set(value, position)
-        }
-        position += valueLength
+        position = writeVarint(batch, position, value.length)
+        position = copyBytes(batch, position, value)
       }
       batch[position++] = 0
     }
