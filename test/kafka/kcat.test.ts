@@ -2,8 +2,8 @@
  * librdkafka (kcat) against the broker: metadata listing, producing with keys, consuming from
  * the beginning, and consuming as a group member. Outputs are compared exactly.
  */
-import { spawn } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { runToExit, type ProcessRun } from '../support/run-process.js'
 import { openBroker, type BrokerHarness } from './broker-harness.js'
 
 let harness: BrokerHarness
@@ -11,24 +11,9 @@ let harness: BrokerHarness
 beforeAll(async () => { harness = await openBroker({ engine: { numPartitions: 1 } }) })
 afterAll(async () => { await harness?.close() })
 
-interface Run { code: number | null, stdout: string, stderr: string }
-
-/** Runs kcat with `args`, feeding `input`; kills it by PID after `timeoutMs`. */
-function kcat (args: string[], input = '', timeoutMs = 20_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('kcat', ['-b', harness.address, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
-    const timer = setTimeout(() => {
-      if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL')
-      reject(new Error(`kcat ${args.join(' ')} timed out; stderr: ${stderr}`))
-    }, timeoutMs)
-    child.on('error', (error) => { clearTimeout(timer); reject(error) })
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }) })
-    child.stdin.end(input)
-  })
+/** Runs kcat against the broker with `args`, feeding `input`. */
+async function kcat (args: string[], input = '', timeoutMs = 20_000): Promise<ProcessRun> {
+  return await runToExit('kcat', ['-b', harness.address, ...args], { input, timeoutMs })
 }
 
 describe('kcat against the broker', () => {

@@ -4,27 +4,18 @@
  * and our responses (ApiVersions v3 with response header v0, compact arrays, tag buffers) must
  * satisfy it. kcat is installed by `.ci/run`.
  */
-import { spawn } from 'node:child_process'
 import { afterEach, describe, expect, test } from 'vitest'
 import { ApiKey } from '../../src/kafka/apis/index.js'
 import { type KafkaRequest } from '../../src/kafka/protocol/frame.js'
 import { Reader } from '../../src/kafka/protocol/reader.js'
 import { supportedApiVersions } from '../../src/kafka/protocol/registry.js'
+import { runToExit, type ProcessRun } from '../support/run-process.js'
 import { startResponder, type Responder } from './support/loopback-responder.js'
 
 const TOPIC_ID = 'c2x1aWNlLXRlc3QtdG9waWM'
 
-function run (args: string[], input = ''): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('kcat', args, { stdio: ['pipe', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
-    child.on('error', reject)
-    child.on('close', (code) => { resolve({ code, stdout, stderr }) })
-    child.stdin.end(input)
-  })
+async function run (args: string[], input = ''): Promise<ProcessRun> {
+  return await runToExit('kcat', args, { input })
 }
 
 /** One broker (node 1) with topic `orders` of two partitions; Produce answered with offset 0. */

@@ -5,10 +5,10 @@
  * python3-confluent-kafka, which `.ci/run` installs; the scripts in fixtures/ print JSON that
  * is compared here exactly.
  */
-import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { defaultPartition } from '../../src/io/murmur2.js'
+import { runToExit } from '../support/run-process.js'
 import { openBroker, type BrokerHarness } from './broker-harness.js'
 
 /** Debian's interpreter, where the packages install (a PATH python3 may be another one). */
@@ -19,32 +19,15 @@ let harness: BrokerHarness
 beforeAll(async () => { harness = await openBroker({ engine: { numPartitions: 1 } }) })
 afterAll(async () => { await harness?.close() })
 
-/** Runs a fixture script against the broker; kills it by PID after `timeoutMs`. */
-function runScript (name: string, timeoutMs = 90_000): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [join(import.meta.dirname, 'fixtures', name), harness.address], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
-    const timer = setTimeout(() => {
-      if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL')
-      reject(new Error(`${name} timed out; stderr: ${stderr}`))
-    }, timeoutMs)
-    child.on('error', (error) => { clearTimeout(timer); reject(error) })
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      if (code !== 0) {
-        reject(new Error(`${name} exited with ${String(code)}; stderr: ${stderr}`))
-        return
-      }
-      try {
-        resolve(JSON.parse(stdout.trim().split('\n').at(-1)!))
-      } catch (error) {
-        reject(new Error(`${name} printed no JSON (${(error as Error).message}): ${stdout}; stderr: ${stderr}`))
-      }
-    })
-  })
+/** Runs a fixture script against the broker and parses the JSON it prints last. */
+async function runScript (name: string): Promise<unknown> {
+  const { code, stdout, stderr } = await runToExit(PYTHON, [join(import.meta.dirname, 'fixtures', name), harness.address], { timeoutMs: 90_000 })
+  if (code !== 0) throw new Error(`${name} exited with ${String(code)}; stderr: ${stderr}`)
+  try {
+    return JSON.parse(stdout.trim().split('\n').at(-1)!)
+  } catch (error) {
+    throw new Error(`${name} printed no JSON (${(error as Error).message}): ${stdout}; stderr: ${stderr}`)
+  }
 }
 
 describe('Python clients against the broker', () => {
