@@ -1,52 +1,24 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, test } from 'vitest'
-import { Sluice } from '../../src/client/sluice.js'
+import { describe, expect, test } from 'vitest'
+import type { Sluice } from '../../src/client/sluice.js'
 import { isSluiceError } from '../../src/core/errors.js'
 import { crc32c } from '../../src/io/crc32c.js'
 import { encodeRecordBatch } from '../../src/io/record-batch-encoder.js'
 import { BatchOffset } from '../../src/io/record-batch-header.js'
-import { batchesIn } from '../../src/io/record-batch-view.js'
+import { storedBatchViews } from '../support/stored-batches.js'
+import { useTemporarySluice } from '../support/temporary-sluice.js'
 
-let dataDir: string
-let sluice: Sluice | undefined
-beforeEach(async () => { dataDir = await mkdtemp(join(tmpdir(), 'sluice-timestamps-')) })
-afterEach(async () => {
-  await sluice?.close()
-  sluice = undefined
-  await rm(dataDir, { recursive: true, force: true })
-})
-
-async function open (): Promise<Sluice> {
-  sluice = await Sluice.open({ dataDir, offsetsTopicPartitions: 1 })
-  return sluice
-}
+const open = useTemporarySluice('sluice-timestamps-')
 
 async function createTopic (target: Sluice, topic: string, configs: Record<string, string>): Promise<void> {
   await target.admin().createTopics({ topics: [{ topic, numPartitions: 1, configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })) }] })
 }
 
-/** Every stored batch of partition 0, CRC-checked as a consumer would. */
+/** Every stored batch of partition 0 with its records' timestamps and offsets. */
 async function storedBatches (target: Sluice, topic: string): Promise<Array<{ attributes: number, maxTimestamp: number, timestamps: number[], offsets: number[] }>> {
-  const engine = target.engine
-  const log = engine.partitionLog(topic, 0)
-  const result: Array<{ attributes: number, maxTimestamp: number, timestamps: number[], offsets: number[] }> = []
-  let offset = log.logStartOffset
-  while (offset < log.highWatermark) {
-    const { records } = await engine.read(topic, 0, offset)
-    for (const batch of batchesIn(records, { verifyCrc: true })) {
-      const timestamps: number[] = []
-      const offsets: number[] = []
-      for (const record of batch) {
-        timestamps.push(record.timestamp)
-        offsets.push(record.offset)
-      }
-      result.push({ attributes: batch.attributes, maxTimestamp: batch.maxTimestamp, timestamps, offsets })
-      offset = batch.nextOffset
-    }
-  }
-  return result
+  return (await storedBatchViews(target.engine, topic)).map((batch) => {
+    const records = [...batch]
+    return { attributes: batch.attributes, maxTimestamp: batch.maxTimestamp, timestamps: records.map((record) => record.timestamp), offsets: records.map((record) => record.offset) }
+  })
 }
 
 function rawBatch (timestamps: number[], options: { compression?: 'none' | 'lz4' | 'gzip', timestampType?: 'CreateTime' | 'LogAppendTime' } = {}): Buffer {

@@ -1,26 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, test } from 'vitest'
-import { Sluice } from '../../src/client/sluice.js'
+import { describe, expect, test } from 'vitest'
+import type { Sluice } from '../../src/client/sluice.js'
 import { isSluiceError } from '../../src/core/errors.js'
 import type { CompressionCodec } from '../../src/io/compression.js'
 import { encodeRecordBatch } from '../../src/io/record-batch-encoder.js'
-import { batchesIn } from '../../src/io/record-batch-view.js'
+import { storedBatchViews } from '../support/stored-batches.js'
+import { useTemporarySluice } from '../support/temporary-sluice.js'
 
-let dataDir: string
-let sluice: Sluice | undefined
-beforeEach(async () => { dataDir = await mkdtemp(join(tmpdir(), 'sluice-topic-compression-')) })
-afterEach(async () => {
-  await sluice?.close()
-  sluice = undefined
-  await rm(dataDir, { recursive: true, force: true })
-})
-
-async function open (): Promise<Sluice> {
-  sluice = await Sluice.open({ dataDir, offsetsTopicPartitions: 1 })
-  return sluice
-}
+const open = useTemporarySluice('sluice-topic-compression-')
 
 async function createTopic (target: Sluice, topic: string, compressionType: string): Promise<void> {
   await target.admin().createTopics({ topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'compression.type', value: compressionType }] }] })
@@ -29,28 +15,18 @@ async function createTopic (target: Sluice, topic: string, compressionType: stri
 interface StoredBatch { compression: CompressionCodec, producerId: number, baseSequence: number, records: Array<{ offset: number, timestamp: number, key: string | null, value: string, headers: string[] }> }
 
 async function storedBatches (target: Sluice, topic: string): Promise<StoredBatch[]> {
-  const log = target.engine.partitionLog(topic, 0)
-  const result: StoredBatch[] = []
-  let offset = 0
-  while (offset < log.highWatermark) {
-    const { records } = await target.engine.read(topic, 0, offset)
-    for (const batch of batchesIn(records, { verifyCrc: true })) {
-      result.push({
-        compression: batch.compression,
-        producerId: batch.producerId,
-        baseSequence: batch.baseSequence,
-        records: [...batch].map((record) => ({
-          offset: record.offset,
-          timestamp: record.timestamp,
-          key: record.key === null ? null : Buffer.from(record.key).toString(),
-          value: Buffer.from(record.value!).toString(),
-          headers: record.headers.map((header) => `${header.key}=${Buffer.from(header.value ?? []).toString()}`)
-        }))
-      })
-      offset = batch.nextOffset
-    }
-  }
-  return result
+  return (await storedBatchViews(target.engine, topic)).map((batch) => ({
+    compression: batch.compression,
+    producerId: batch.producerId,
+    baseSequence: batch.baseSequence,
+    records: [...batch].map((record) => ({
+      offset: record.offset,
+      timestamp: record.timestamp,
+      key: record.key === null ? null : Buffer.from(record.key).toString(),
+      value: Buffer.from(record.value!).toString(),
+      headers: record.headers.map((header) => `${header.key}=${Buffer.from(header.value ?? []).toString()}`)
+    }))
+  }))
 }
 
 function batchOf (values: string[], compression: CompressionCodec, fields: { producerId?: number, baseSequence?: number } = {}): Buffer {

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 import kafkajs from 'kafkajs'
 import { afterAll, expect, test } from 'vitest'
 import { Engine } from '../../src/engine/engine.js'
-import { batchesIn } from '../../src/io/record-batch-view.js'
+import { storedBatchViews } from '../support/stored-batches.js'
 
 const { Kafka, logLevel } = kafkajs
 const cli = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
@@ -81,16 +81,10 @@ test.each(['always', 'interval'] as const)('SIGKILL of the broker while kafkajs 
   const stored = new Map<string, number>()
   try {
     for (const partition of [0, 1]) {
-      const log = engine.partitionLog('crash', partition)
-      let offset = 0
-      while (offset < log.highWatermark) {
-        const { records } = await engine.read('crash', partition, offset, 1024 * 1024)
-        for (const batch of batchesIn(records, { verifyCrc: true })) {
-          for (const record of batch) {
-            const value = Buffer.from(record.value!).toString()
-            stored.set(value, (stored.get(value) ?? 0) + 1)
-          }
-          offset = batch.nextOffset
+      for (const batch of await storedBatchViews(engine, 'crash', partition)) {
+        for (const record of batch) {
+          const value = Buffer.from(record.value!).toString()
+          stored.set(value, (stored.get(value) ?? 0) + 1)
         }
       }
     }

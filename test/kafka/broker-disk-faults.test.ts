@@ -8,24 +8,14 @@
 import kafkajs from 'kafkajs'
 import { expect, test } from 'vitest'
 import { Engine } from '../../src/engine/engine.js'
-import { batchesIn } from '../../src/io/record-batch-view.js'
 import { FaultyFileSystem } from '../support/faulty-fs.js'
+import { storedBatchViews } from '../support/stored-batches.js'
 import { openBroker } from './broker-harness.js'
 
 const { KafkaJSProtocolError } = kafkajs
 
 async function storedValues (engine: Engine, topic: string): Promise<string[]> {
-  const values: string[] = []
-  const log = engine.partitionLog(topic, 0)
-  let offset = log.logStartOffset
-  while (offset < log.highWatermark) {
-    const { records } = await engine.read(topic, 0, offset, 1024 * 1024)
-    for (const batch of batchesIn(records, { verifyCrc: true })) {
-      for (const record of batch) values.push(Buffer.from(record.value!).toString())
-      offset = batch.nextOffset
-    }
-  }
-  return values
+  return (await storedBatchViews(engine, topic)).flatMap((batch) => [...batch].map((record) => Buffer.from(record.value!).toString()))
 }
 
 test('ENOSPC under the broker: kafkajs gets KAFKA_STORAGE_ERROR, reads go on, writes resume when space returns', async () => {
