@@ -662,9 +662,7 @@ export class PartitionLog {
         for (const waiter of this.appendWaiters.takeUpTo(segment.flushedBytes)) settle(waiter, 'flushed', this.logStart)
       }
       for (const waiter of this.flushWaiters.takeUpTo(segment.flushedBytes)) settle(waiter, 'flushed', this.logStart)
-      if (segment.writtenBytes < segment.size && (this.flushWaiters.length > 0 || this.flushPolicy === 'always')) {
-        // More is being written; the drain requests the next sync when it lands.
-      }
+      // Bytes still being written get their sync requested by the drain when they land.
     }
   }
 
